@@ -1,0 +1,1 @@
+//! tricolor-derive (work in progress).

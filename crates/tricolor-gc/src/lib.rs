@@ -1,0 +1,1 @@
+//! tricolor-gc (work in progress).

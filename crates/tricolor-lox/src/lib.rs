@@ -1,0 +1,1 @@
+//! tricolor-lox (work in progress).

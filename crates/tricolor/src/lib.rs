@@ -1,0 +1,1 @@
+//! tricolor (work in progress).
