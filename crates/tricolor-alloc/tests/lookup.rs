@@ -1,0 +1,121 @@
+//! Address → span → object lookups for every class and for large objects.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use tricolor_alloc::size_class::{NUM_CLASSES, PAGE_SIZE, class_objects, class_size};
+use tricolor_alloc::{AllocConfig, Allocator, ThreadCache};
+
+fn heap() -> Arc<Allocator> {
+    Arc::new(
+        Allocator::new(AllocConfig {
+            max_heap_bytes: 4 << 30,
+            ..AllocConfig::default()
+        })
+        .unwrap(),
+    )
+}
+
+#[test]
+fn interior_pointers_map_to_their_slot_base_in_every_class() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let parity = heap.mark_parity();
+    for class in 1..NUM_CLASSES as u8 {
+        let size = class_size(class);
+        // More than one span's worth, so lookups cross spans.
+        let n = class_objects(class) + 3;
+        let objs: Vec<NonNull<u8>> = (0..n)
+            .map(|_| match cache.alloc_fast(class) {
+                Some(p) => p,
+                None => cache.alloc_slow(class).unwrap(),
+            })
+            .collect();
+        for &p in &objs {
+            let base = p.as_ptr() as usize;
+            assert_eq!(base % 8, 0);
+            for off in [0, 1, size / 2, size - 8, size - 1] {
+                assert_eq!(
+                    heap.object_base(base + off),
+                    Some(p),
+                    "class {class} off {off}"
+                );
+            }
+            assert_eq!(heap.object_size(p), Some(size));
+            let span = heap.span_of(base).expect("span");
+            assert_eq!(span.class(), class);
+            assert!(span.base() <= base && base + size <= span.base() + span.npages() * PAGE_SIZE);
+            assert!(!heap.is_marked(p, parity));
+        }
+        // Interior-pointer marking marks the containing object exactly once.
+        let p = objs[n / 2];
+        assert_eq!(
+            heap.mark(
+                NonNull::new(p.as_ptr().wrapping_add(size - 1)).unwrap(),
+                parity
+            ),
+            Some(size)
+        );
+        assert_eq!(heap.mark(p, parity), None);
+        assert!(heap.is_marked(p, parity));
+        assert!(!heap.is_marked(p, parity ^ 1));
+        assert!(!heap.is_marked(objs[n / 2 - 1], parity));
+    }
+    // Addresses outside in-use spans.
+    let r = heap.reservation();
+    assert_eq!(heap.object_base(0), None);
+    assert_eq!(heap.object_base(r.start - 1), None);
+    assert_eq!(heap.object_base(r.end), None);
+    assert_eq!(heap.object_base(r.end - 8), None, "inactive arena");
+    // The tail past the last slot of a 24-byte span (341 slots, 8 bytes of tail).
+    let p = cache.alloc(24, 8).unwrap();
+    let span = heap.span_of(p.as_ptr() as usize).unwrap();
+    assert_eq!(heap.object_base(span.base() + 341 * 24), None);
+    assert_eq!(
+        heap.object_base(span.base() + 341 * 24 - 1)
+            .map(|p| p.as_ptr() as usize),
+        Some(span.base() + 340 * 24)
+    );
+    cache.release_all();
+    heap.check_invariants();
+}
+
+#[test]
+fn is_allocated_after_release() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let a = cache.alloc(64, 8).unwrap();
+    cache.release_all();
+    assert!(heap.is_allocated(a));
+    let span = heap.span_of(a.as_ptr() as usize).unwrap();
+    let next = span.base() + 64 * (span.alloc_count());
+    assert!(!heap.is_allocated(NonNull::new(next as *mut u8).unwrap()));
+    heap.check_invariants();
+}
+
+#[test]
+fn large_object_lookups() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let size = 100_000;
+    let p = cache.alloc(size, 8).unwrap();
+    let base = p.as_ptr() as usize;
+    assert_eq!(base % PAGE_SIZE, 0);
+    let slot = size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+    assert_eq!(heap.object_size(p), Some(slot));
+    for off in [0, 1, PAGE_SIZE, size - 1, slot - 1] {
+        assert_eq!(heap.object_base(base + off), Some(p), "offset {off}");
+    }
+    assert_eq!(heap.object_base(base + slot), None);
+    assert!(heap.is_allocated(p));
+    let parity = heap.mark_parity();
+    assert_eq!(
+        heap.mark(
+            NonNull::new(p.as_ptr().wrapping_add(50_000)).unwrap(),
+            parity
+        ),
+        Some(slot)
+    );
+    assert_eq!(heap.mark(p, parity), None);
+    heap.check_invariants();
+}
