@@ -1,0 +1,309 @@
+//! Marking: shading objects, the grey work lists, and scanning with the claim protocol.
+//!
+//! Data structures:
+//! * the **mark bit** of an object (in its span, owned by the allocator) says it is shaded —
+//!   grey or black — in the current cycle (cycle k marks into the bitmap of parity `p`);
+//! * a [`GreyQueue`] per heap holds grey objects any thread can take (crossbeam's `Injector`;
+//!   under `--cfg tricolor_loom` a loom `Mutex<Vec<_>>` with the same API, since crossbeam-deque
+//!   cannot be model-checked);
+//! * a [`MarkContext`] per marking thread (each mark worker, each mutator) holds a local stack of
+//!   grey objects, flushed to the queue in batches, and counters;
+//! * the **claim state** in the header (see `header`) serialises tracing of objects that hold
+//!   lock cells.
+//!
+//! Shading `obj`:
+//! 1. set its mark bit (one atomic `fetch_or` in the span's bitmap);
+//! 2. if the bit was already set, stop (someone else shaded it);
+//! 3. if the object holds no GC pointers (`desc.trace == None`) it is black already;
+//! 4. otherwise push it on the local grey stack.
+//!
+//! Scanning a grey `obj` (a mark worker, or a mutator assisting):
+//! 1. if its type needs no claim (no lock cells), call its trace function, which shades each
+//!    child — done;
+//! 2. otherwise CAS its claim state `Unclaimed → Tracing` (AcqRel); on failure it is `Black`
+//!    (a mutator's object barrier traced it) or `Tracing` (someone is tracing it now, and will
+//!    finish): skip it;
+//! 3. trace it, then publish `Black` (Release), which a mutator waiting to mutate it observes.
+//!
+//! Trace functions never recurse: children go on the grey stack, so the native stack stays
+//! bounded whatever the depth of the graph (a ten-million-long list is fine).
+
+use core::ptr::NonNull;
+
+use tricolor_alloc::{Allocator, MarkParity};
+
+use crate::header::{Epoch, Header};
+use crate::trace::Tracer;
+
+/// A grey object: the header of an object that is shaded but not yet scanned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct Grey(pub(crate) NonNull<Header>);
+
+// SAFETY: a `Grey` is an address handed between marking threads; the object it names is only
+// accessed under the marking protocol (mark bits, claims, trace functions that promise to be
+// callable from any thread — `Trace` contract rule 2).
+unsafe impl Send for Grey {}
+
+/// How many grey objects a thread keeps before it publishes a batch to the shared queue.
+pub(crate) const FLUSH_BATCH: usize = 256;
+
+/// The shared queue of grey objects.
+pub(crate) struct GreyQueue {
+    #[cfg(not(tricolor_loom))]
+    inner: crossbeam_deque::Injector<Grey>,
+    #[cfg(tricolor_loom)]
+    inner: crate::sync::Mutex<Vec<Grey>>,
+}
+
+impl GreyQueue {
+    pub(crate) fn new() -> GreyQueue {
+        GreyQueue {
+            #[cfg(not(tricolor_loom))]
+            inner: crossbeam_deque::Injector::new(),
+            #[cfg(tricolor_loom)]
+            inner: crate::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Moves every object of `batch` to the queue.
+    pub(crate) fn push_all(&self, batch: &mut Vec<Grey>) {
+        #[cfg(not(tricolor_loom))]
+        for g in batch.drain(..) {
+            self.inner.push(g);
+        }
+        #[cfg(tricolor_loom)]
+        self.inner.lock().unwrap().append(batch);
+    }
+
+    /// Takes up to `max` objects into `into`; returns how many it took.
+    pub(crate) fn take(&self, into: &mut Vec<Grey>, max: usize) -> usize {
+        #[cfg(not(tricolor_loom))]
+        {
+            let mut n = 0;
+            while n < max {
+                match self.inner.steal() {
+                    crossbeam_deque::Steal::Success(g) => {
+                        into.push(g);
+                        n += 1;
+                    }
+                    crossbeam_deque::Steal::Empty => break,
+                    crossbeam_deque::Steal::Retry => crate::sync::spin_loop(),
+                }
+            }
+            n
+        }
+        #[cfg(tricolor_loom)]
+        {
+            let mut q = self.inner.lock().unwrap();
+            let n = q.len().min(max);
+            let at = q.len() - n;
+            into.extend(q.drain(at..));
+            n
+        }
+    }
+
+    /// Whether the queue looks empty (it may change at once).
+    pub(crate) fn is_empty(&self) -> bool {
+        #[cfg(not(tricolor_loom))]
+        {
+            self.inner.is_empty()
+        }
+        #[cfg(tricolor_loom)]
+        {
+            self.inner.lock().unwrap().is_empty()
+        }
+    }
+
+    /// Drops everything in the queue. Only called between cycles, when no thread can be
+    /// pushing (every mutator has left the previous cycle's marking mode).
+    pub(crate) fn clear(&self) {
+        let mut sink = Vec::new();
+        while self.take(&mut sink, usize::MAX) > 0 {
+            sink.clear();
+        }
+    }
+}
+
+/// One thread's marking state: its local grey stack and counters.
+///
+/// A mutator keeps one for its whole life (re-armed at each mark start); a mark worker makes one
+/// per cycle.
+pub struct MarkContext {
+    alloc: NonNull<Allocator>,
+    parity: MarkParity,
+    epoch: Epoch,
+    /// Grey objects shaded by this thread and not yet published or scanned.
+    pub(crate) local: Vec<Grey>,
+    /// Whether this thread newly shaded anything since the flag was last cleared (termination
+    /// detection: such a thread has produced work).
+    pub(crate) produced: bool,
+    /// Bytes of objects this thread newly marked (not yet added to the cycle's total).
+    pub(crate) marked_bytes: usize,
+    /// Bytes of objects this thread scanned (not yet added to the cycle's total).
+    pub(crate) scanned_bytes: usize,
+}
+
+// SAFETY: the context names its allocator by address; the allocator is `Sync` and outlives every
+// context (both are owned by the collector's shared state, which drops its contexts first).
+unsafe impl Send for MarkContext {}
+
+impl MarkContext {
+    /// A context marking with `parity`/`epoch` into `alloc`.
+    pub(crate) fn new(alloc: &Allocator, parity: MarkParity, epoch: Epoch) -> MarkContext {
+        MarkContext {
+            alloc: NonNull::from(alloc),
+            parity,
+            epoch,
+            local: Vec::new(),
+            produced: false,
+            marked_bytes: 0,
+            scanned_bytes: 0,
+        }
+    }
+
+    /// Re-arms the context for a new cycle (the local stack must be empty or junk).
+    pub(crate) fn rearm(&mut self, parity: MarkParity, epoch: Epoch) {
+        self.parity = parity;
+        self.epoch = epoch;
+        self.local.clear();
+        self.produced = false;
+        self.marked_bytes = 0;
+        self.scanned_bytes = 0;
+    }
+
+    /// The mark parity this context marks with.
+    #[inline]
+    pub(crate) fn parity(&self) -> MarkParity {
+        self.parity
+    }
+
+    /// The cycle parity of header claim states.
+    #[inline]
+    pub(crate) fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+
+    /// Whether `obj` is marked in this context's cycle.
+    #[inline]
+    pub(crate) fn is_marked(&self, obj: NonNull<Header>) -> bool {
+        self.alloc().is_marked(obj.cast(), self.parity)
+    }
+
+    #[inline]
+    fn alloc(&self) -> &Allocator {
+        // SAFETY: see the `Send` impl: the allocator outlives the context.
+        unsafe { self.alloc.as_ref() }
+    }
+
+    /// Shades `obj` (see the module docs).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be the header of a live object of this context's heap.
+    #[inline]
+    pub(crate) unsafe fn shade(&mut self, obj: NonNull<Header>) {
+        if let Some(size) = self.alloc().mark(obj.cast(), self.parity) {
+            self.newly_marked(obj, size);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn newly_marked(&mut self, obj: NonNull<Header>, size: usize) {
+        self.produced = true;
+        self.marked_bytes += size;
+        // SAFETY: `shade`'s caller guarantees `obj` is a live object; its header is initialised
+        // before the object becomes reachable.
+        if unsafe { obj.as_ref() }.desc().trace.is_some() {
+            self.local.push(Grey(obj));
+        }
+    }
+
+    /// Shades every child of `obj` (runs its trace function into this context) without
+    /// claiming it. Used by a mutator for objects it owns exclusively at the moment: a fresh
+    /// allocation, or an object it has claimed or mutably borrowed.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap that no other thread is mutating.
+    pub(crate) unsafe fn trace_children(&mut self, obj: NonNull<Header>) {
+        // SAFETY: the caller guarantees `obj` is live.
+        let desc = unsafe { obj.as_ref() }.desc();
+        if let Some(trace) = desc.trace {
+            let mut tracer = Tracer::marking(self);
+            // SAFETY: `trace` is the descriptor's own trace function for this object, and the
+            // caller guarantees nobody mutates it meanwhile.
+            unsafe { trace(obj, &mut tracer) };
+            self.scanned_bytes += desc.size;
+        }
+    }
+
+    /// Scans the grey object `obj` with the claim protocol (module docs, steps 1–3).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap, shaded in the current cycle.
+    pub(crate) unsafe fn scan(&mut self, obj: NonNull<Header>) {
+        // SAFETY: the caller guarantees `obj` is live.
+        let header = unsafe { obj.as_ref() };
+        let desc = header.desc();
+        let Some(trace) = desc.trace else { return };
+        let epoch = self.epoch;
+        if desc.needs_claim && header.try_claim(epoch).is_err() {
+            return;
+        }
+        let mut tracer = Tracer::marking(self);
+        // SAFETY: the object is live; if it holds lock cells we hold its claim, so no mutator
+        // mutates it while we read it (they wait for `Black`); otherwise its GC pointers change
+        // only atomically.
+        unsafe { trace(obj, &mut tracer) };
+        if desc.needs_claim {
+            header.finish_trace(epoch);
+        }
+        self.scanned_bytes += desc.size;
+    }
+
+    /// Scans grey objects (local first, then from `queue`) until `budget` bytes have been
+    /// scanned or no grey object is left. Publishes a batch to `queue` whenever the local stack
+    /// grows past two batches and `queue` is empty, so idle threads find work. Returns the
+    /// bytes scanned.
+    pub(crate) fn drain(&mut self, queue: &GreyQueue, budget: usize) -> usize {
+        let start = self.scanned_bytes;
+        let mut since_balance = 0usize;
+        loop {
+            let grey = match self.local.pop() {
+                Some(g) => g,
+                None => {
+                    if queue.take(&mut self.local, FLUSH_BATCH) == 0 {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            // SAFETY: every object on a grey stack was shaded this cycle and is therefore
+            // live until this cycle's sweep, which cannot start while it is still grey.
+            unsafe { self.scan(grey.0) };
+            if self.scanned_bytes - start >= budget {
+                break;
+            }
+            since_balance += 1;
+            if since_balance >= 64 {
+                since_balance = 0;
+                if self.local.len() > 2 * FLUSH_BATCH && queue.is_empty() {
+                    let keep = self.local.len() - FLUSH_BATCH;
+                    let mut batch = self.local.split_off(keep);
+                    queue.push_all(&mut batch);
+                }
+            }
+        }
+        self.scanned_bytes - start
+    }
+
+    /// Publishes the whole local stack to `queue`.
+    pub(crate) fn flush(&mut self, queue: &GreyQueue) {
+        if !self.local.is_empty() {
+            queue.push_all(&mut self.local);
+        }
+    }
+}

@@ -1,0 +1,786 @@
+//! Mutators: registration, mutation scopes, handshakes, allocation and the write barriers.
+//!
+//! Data structures:
+//! * `MutatorShared` — one per registered thread, in the collector's registry:
+//!   - `status` (atomic): the sequence number of the last phase change this mutator has
+//!     acknowledged, an `IN_SCOPE` bit and a `LOCKED` bit;
+//!   - `report` (atomic): what the mutator found when it acknowledged (it produced grey work;
+//!     its stack was still grey);
+//!   - `local` (`MutatorLocal`, non-atomic): its thread cache, local grey stack, phase view,
+//!     open-borrow count. **Protected by `status`**: the owning thread touches it only while
+//!     `IN_SCOPE` is set (it set the bit itself), anyone else only while `LOCKED` is set (they
+//!     set it by CAS from "out of scope, unlocked").
+//! * The collector's `phase` word: `seq << 2 | kind`, kind `OFF` or `MARK`. Every phase change
+//!   and every termination round bumps `seq`.
+//!
+//! Handshakes (ragged, nobody is stopped):
+//! 1. The coordinator publishes a new phase word, then waits until every registered mutator's
+//!    `status` carries that `seq`.
+//! 2. A mutator inside a scope acknowledges at its next poll point (scope entry and exit, the
+//!    allocation slow path, a container borrow ending, an explicit `safepoint`): it applies the
+//!    transition to its own local state (`MutatorLocal::apply_phase`) and stores the new `seq`
+//!    (`Release`, pairing with the coordinator's `Acquire` load).
+//! 3. For a mutator outside any scope the coordinator CASes `status` to `LOCKED`, applies the
+//!    same transition on the mutator's behalf, and stores the new `seq` unlocked. A mutator
+//!    entering a scope meanwhile spins on `LOCKED` for that short, bounded work.
+//! 4. The coordinator waits for every acknowledgement of a mark start and of a termination
+//!    round, but not of the end of marking (`OFF`); the next cycle waits for those first. So a
+//!    mutator is never more than one phase change behind.
+//!
+//! The transitions (`apply_phase`):
+//! * `OFF → MARK` (mark start): barriers on, allocate black, the stack counts as grey if the
+//!   mutator is inside a scope (it may hold pointers loaded before marking began). Deferred while
+//!   the mutator has a container borrow open (design rule 6): that object never passed the
+//!   object barrier, and workers do not start until every mutator has acknowledged (rule 1).
+//! * `MARK → MARK` (a termination round): publish the local grey stack; report whether anything
+//!   was shaded since the previous acknowledgement and whether the stack is still grey.
+//! * `MARK → OFF`: barriers off, stop allocating black, drop the local grey stack (marking is
+//!   complete: anything in it is already marked), release the thread cache's spans so they are
+//!   swept.
+//!
+//! Scope boundaries: leaving a scope is the only point where the stack becomes black (empty) —
+//! no borrow can be alive then, because borrows are tied to the scope's lifetime. Entering a
+//! scope starts with an empty, black stack.
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tricolor_alloc::{AllocError, ThreadCache};
+
+use crate::collector::{Collector, PHASE_MARK, PHASE_OFF, PHASE_PREP, phase_kind, phase_seq};
+use crate::header::{Claim, Header, TypeDesc};
+use crate::mark::{FLUSH_BATCH, MarkContext};
+use crate::sync::{AtomicU8, AtomicU64, Ordering, UnsafeCell, spin_loop};
+
+/// `status` bit: the owning thread is inside a scope.
+pub(crate) const IN_SCOPE: u64 = 1;
+/// `status` bit: another thread is acting on the mutator's behalf.
+pub(crate) const LOCKED: u64 = 2;
+const SEQ_SHIFT: u32 = 2;
+/// The `seq` of a deregistered mutator: it counts as having acknowledged everything.
+pub(crate) const DEAD_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
+
+/// `report` bit: the mutator shaded something since its previous acknowledgement.
+pub(crate) const REPORT_PRODUCED: u8 = 1;
+/// `report` bit: the mutator has not passed a scope boundary since marking began.
+pub(crate) const REPORT_GREY_STACK: u8 = 2;
+
+/// Packs a status word.
+#[inline]
+pub(crate) fn status(seq: u64, bits: u64) -> u64 {
+    seq << SEQ_SHIFT | bits
+}
+
+/// The acknowledged `seq` of a status word.
+#[inline]
+pub(crate) fn status_seq(s: u64) -> u64 {
+    s >> SEQ_SHIFT
+}
+
+/// A mutator's entry in the registry (see the module docs).
+pub(crate) struct MutatorShared {
+    pub(crate) status: AtomicU64,
+    pub(crate) report: AtomicU8,
+    local: UnsafeCell<MutatorLocal>,
+}
+
+// SAFETY: `local` is only accessed by the thread that holds the mutator through the `status`
+// protocol (IN_SCOPE by the owner, LOCKED by anyone else); everything else is atomic.
+unsafe impl Sync for MutatorShared {}
+// SAFETY: as above; `MutatorLocal` itself is `Send` (its cache and mark context are).
+unsafe impl Send for MutatorShared {}
+
+/// The state only the mutator (or whoever holds it LOCKED) touches.
+pub(crate) struct MutatorLocal {
+    /// The `seq` this mutator has acknowledged.
+    pub(crate) acked: u64,
+    /// Barriers on: this mutator has acknowledged a mark start (step 1) and not yet its end.
+    pub(crate) marking: bool,
+    /// Objects may turn black: the mutator has acknowledged step 2 of mark start (allocate
+    /// black, claim objects in the object barrier).
+    pub(crate) blacken: bool,
+    /// The mutator acknowledged mark start inside a scope and has not left it since.
+    pub(crate) stack_grey: bool,
+    /// Container borrows currently open (mark start acknowledgement waits for zero).
+    pub(crate) open_borrows: u32,
+    pub(crate) mark: MarkContext,
+    pub(crate) cache: ThreadCache,
+    /// Bytes allocated while marking and not yet paid for with assist work.
+    pub(crate) assist_debt: usize,
+    /// Bytes allocated since the collector last took them into account.
+    pub(crate) allocated: usize,
+    /// The cycle this mutator marks for (valid while `marking`).
+    pub(crate) cycle: u64,
+    /// Stress mode: every allocation takes the slow path.
+    pub(crate) stress: bool,
+}
+
+impl MutatorLocal {
+    /// Applies the phase change `phase` (module docs, "The transitions"). `in_scope`: whether
+    /// the mutator is inside a scope (its stack may hold pointers). Returns the report bits.
+    pub(crate) fn apply_phase(&mut self, c: &Collector, phase: u64, in_scope: bool) -> u8 {
+        if !in_scope {
+            // Acknowledging outside a scope (on the mutator's behalf, or at its exit): that is a
+            // boundary.
+            self.boundary(c);
+        }
+        let mut report = 0;
+        match (phase_kind(phase), self.marking, self.blacken) {
+            (PHASE_PREP, false, _) => {
+                // Mark start, step 1: barriers on. Grey even at a boundary: until the snapshot
+                // completes, this mutator may load pointers that not-yet-acknowledged mutators
+                // delete without a barrier.
+                let (parity, epoch) = c.cycle_marks();
+                self.marking = true;
+                self.blacken = false;
+                self.cycle = c.cycle_no();
+                self.stack_grey = true;
+                self.mark.rearm(parity, epoch);
+            }
+            (PHASE_MARK, true, false) => {
+                // Mark start, step 2: objects may turn black.
+                self.blacken = true;
+                self.cache.set_allocate_black(Some(self.mark.parity()));
+            }
+            (PHASE_MARK, false, _) => {
+                // Only a mutator registering during marking sees this (the coordinator waits
+                // for every acknowledgement of step 1 before publishing step 2): both steps.
+                let (parity, epoch) = c.cycle_marks();
+                self.marking = true;
+                self.blacken = true;
+                self.cycle = c.cycle_no();
+                self.stack_grey = true;
+                self.mark.rearm(parity, epoch);
+                self.cache.set_allocate_black(Some(parity));
+            }
+            (PHASE_MARK, true, true) => {
+                // A termination round.
+                self.publish_marking(c);
+                if self.mark.produced {
+                    report |= REPORT_PRODUCED;
+                }
+                self.mark.produced = false;
+                if self.stack_grey {
+                    report |= REPORT_GREY_STACK;
+                }
+            }
+            (PHASE_OFF, true, _) => {
+                self.marking = false;
+                self.blacken = false;
+                self.stack_grey = false;
+                self.publish_counters(c);
+                // Anything still here was shaded after marking completed: it is marked already
+                // (or was allocated after the end of marking and needs nothing), never scanned.
+                self.mark.local.clear();
+                self.mark.produced = false;
+                self.cache.set_allocate_black(None);
+                self.cache.release_all();
+            }
+            (PHASE_OFF, false, _) => {}
+            (kind, marking, blacken) => {
+                unreachable!(
+                    "phase {kind} acknowledged in state marking={marking} blacken={blacken}"
+                )
+            }
+        }
+        self.acked = phase_seq(phase);
+        report
+    }
+
+    /// At a scope boundary (the stack is empty): the stack turns black if the current cycle's
+    /// snapshot is complete.
+    pub(crate) fn boundary(&mut self, c: &Collector) {
+        if self.marking && c.snapshot_done.load(Ordering::Acquire) >= self.cycle {
+            self.stack_grey = false;
+        }
+    }
+
+    /// Publishes the local grey stack and counters.
+    fn publish_marking(&mut self, c: &Collector) {
+        if !self.mark.local.is_empty() {
+            self.mark.flush(&c.grey);
+            c.wake_workers();
+        }
+        self.publish_counters(c);
+    }
+
+    fn publish_counters(&mut self, c: &Collector) {
+        c.add_mark_counters(self.mark.marked_bytes, self.mark.scanned_bytes);
+        self.mark.marked_bytes = 0;
+        self.mark.scanned_bytes = 0;
+    }
+}
+
+impl MutatorShared {
+    /// Runs `f` on the local state.
+    ///
+    /// # Safety
+    ///
+    /// The caller must hold the mutator (IN_SCOPE as its owner, or LOCKED), and must not call
+    /// this again from inside `f`.
+    #[inline]
+    pub(crate) unsafe fn with_local<R>(&self, f: impl FnOnce(&mut MutatorLocal) -> R) -> R {
+        // SAFETY: the caller holds the mutator exclusively (module docs), and calls are not
+        // nested, so this is the only reference to the local state.
+        self.local.with_mut(|p| f(unsafe { &mut *p }))
+    }
+}
+
+/// A registered mutator thread: it owns a thread cache and runs code in mutation scopes.
+///
+/// `Send` (it can move between threads between scopes) but not `Sync`. Dropping it
+/// deregisters it and returns its cached memory.
+pub struct Mutator {
+    pub(crate) shared: Arc<MutatorShared>,
+    pub(crate) collector: Arc<Collector>,
+    _not_sync: PhantomData<core::cell::Cell<()>>,
+}
+
+impl core::fmt::Debug for Mutator {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Mutator").finish_non_exhaustive()
+    }
+}
+
+impl Collector {
+    /// Registers the calling thread as a mutator.
+    pub fn mutator(self: &Arc<Self>) -> Mutator {
+        let cache = ThreadCache::new(self.alloc.clone());
+        let mut local = MutatorLocal {
+            acked: 0,
+            marking: false,
+            blacken: false,
+            stack_grey: false,
+            open_borrows: 0,
+            mark: MarkContext::new(&self.alloc, 0, 0),
+            cache,
+            assist_debt: 0,
+            allocated: 0,
+            cycle: 0,
+            stress: self.config.stress,
+        };
+        let shared = {
+            let mut registry = self.registry.lock().unwrap();
+            let phase = self.phase.load(Ordering::Acquire);
+            // Registration is serialised with phase changes by the registry lock, so the new
+            // mutator starts in the current phase, acknowledged.
+            local.apply_phase(self, phase, false);
+            let shared = Arc::new(MutatorShared {
+                status: AtomicU64::new(status(phase_seq(phase), 0)),
+                report: AtomicU8::new(0),
+                local: UnsafeCell::new(local),
+            });
+            registry.push(shared.clone());
+            shared
+        };
+        Mutator {
+            shared,
+            collector: self.clone(),
+            _not_sync: PhantomData,
+        }
+    }
+}
+
+impl Mutator {
+    /// The collector this mutator belongs to.
+    pub fn collector(&self) -> &Arc<Collector> {
+        &self.collector
+    }
+
+    /// Enters a mutation scope. The scope ends (a scope boundary) when the returned guard is
+    /// dropped, also during unwinding.
+    pub fn enter(&mut self) -> Scope<'_> {
+        self.collector
+            .run_cleanups(crate::cleanup::CLEANUPS_PER_SCOPE);
+        let shared = &*self.shared;
+        let mut current = shared.status.load(Ordering::Relaxed);
+        loop {
+            if current & LOCKED != 0 {
+                // The coordinator is applying a phase change for us: bounded, short work.
+                let t = Instant::now();
+                while shared.status.load(Ordering::Acquire) & LOCKED != 0 {
+                    spin_loop();
+                }
+                current = shared.status.load(Ordering::Relaxed);
+                self.collector.stats.record_wait(t.elapsed());
+                continue;
+            }
+            debug_assert_eq!(current & IN_SCOPE, 0, "nested scope");
+            // Acquire: pairs with the coordinator's Release store after acting for us, so we
+            // see the local state it left.
+            match shared.status.compare_exchange_weak(
+                current,
+                current | IN_SCOPE,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        let scope = Scope {
+            mutator: self,
+            _not_send: PhantomData,
+        };
+        let c = scope.collector().clone();
+        scope.with_local(|l| l.boundary(&c));
+        // A phase change pending at entry is acknowledged as at a boundary (empty stack).
+        scope.poll_as(false);
+        scope
+    }
+
+    /// Runs up to `max` pending cleanups on this thread (outside any scope).
+    pub fn run_cleanups(&mut self, max: usize) -> usize {
+        self.collector.run_cleanups(max)
+    }
+}
+
+impl Drop for Mutator {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        // Take our own lock, so no coordinator acts for us while we leave.
+        let mut current = shared.status.load(Ordering::Relaxed);
+        loop {
+            if current & LOCKED != 0 {
+                spin_loop();
+                current = shared.status.load(Ordering::Relaxed);
+                continue;
+            }
+            match shared.status.compare_exchange_weak(
+                current,
+                current | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        // SAFETY: we hold the mutator LOCKED.
+        unsafe {
+            shared.with_local(|l| {
+                l.publish_counters(&self.collector);
+                self.collector
+                    .add_allocated(core::mem::take(&mut l.allocated));
+                l.mark.local.clear();
+                l.cache.set_allocate_black(None);
+                l.cache.release_all();
+            })
+        };
+        {
+            let mut registry = self.collector.registry.lock().unwrap();
+            registry.retain(|m| !Arc::ptr_eq(m, &self.shared));
+        }
+        // Counts as acknowledged for any handshake that still holds it in a snapshot.
+        shared.status.store(status(DEAD_SEQ, 0), Ordering::Release);
+        self.collector.notify_ack();
+    }
+}
+
+/// An open mutation scope of one mutator. All in-scope operations (allocation, barriers, roots)
+/// go through it. Not `Send`/`Sync`: it belongs to the thread that entered it.
+pub struct Scope<'m> {
+    mutator: &'m mut Mutator,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl core::fmt::Debug for Scope<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Scope<'_> {
+    fn drop(&mut self) {
+        // The scope boundary: no borrow is alive (they are tied to the scope), so from here on
+        // the stack holds no GC pointers.
+        let c = self.collector().clone();
+        self.with_local(|l| {
+            debug_assert_eq!(l.open_borrows, 0, "borrow alive at scope exit");
+            if l.marking {
+                l.boundary(&c);
+                l.publish_marking(&c);
+            }
+            c.add_allocated(core::mem::take(&mut l.allocated));
+        });
+        self.poll_as(false);
+        let shared = &*self.mutator.shared;
+        let acked = self.with_local(|l| l.acked);
+        // Release: pairs with the coordinator's Acquire CAS before it acts for us.
+        shared.status.store(status(acked, 0), Ordering::Release);
+        c.notify_ack();
+    }
+}
+
+impl<'m> Scope<'m> {
+    /// The collector.
+    #[inline]
+    pub fn collector(&self) -> &Arc<Collector> {
+        &self.mutator.collector
+    }
+
+    #[inline]
+    fn with_local<R>(&self, f: impl FnOnce(&mut MutatorLocal) -> R) -> R {
+        // SAFETY: a `Scope` exists only while its mutator is IN_SCOPE (set in `enter`, cleared
+        // in `drop`), on this thread; scope methods never call each other from inside `f`.
+        unsafe { self.mutator.shared.with_local(f) }
+    }
+
+    /// Whether barriers are on for this mutator (it has acknowledged a mark start).
+    #[inline]
+    pub fn is_marking(&self) -> bool {
+        self.with_local(|l| l.marking)
+    }
+
+    /// A poll point: acknowledges a pending phase change, if any. Not a scope boundary.
+    #[inline]
+    pub fn safepoint(&self) {
+        self.poll();
+        if self.collector().config.stress {
+            self.collector().request_cycle(false);
+        }
+    }
+
+    #[inline]
+    fn poll(&self) {
+        let phase = self.collector().phase.load(Ordering::Relaxed);
+        if phase_seq(phase) != self.with_local(|l| l.acked) {
+            self.poll_as(true);
+        }
+    }
+
+    /// Acknowledges a pending phase change (slow path of `poll`); `in_scope` false at the exit
+    /// boundary.
+    #[cold]
+    #[inline(never)]
+    fn poll_as(&self, in_scope: bool) {
+        let c = self.collector().clone();
+        // Acquire: pairs with the coordinator's Release publication of the phase word, so the
+        // cycle parameters written before it are visible.
+        let phase = c.phase.load(Ordering::Acquire);
+        let t = Instant::now();
+        let report = self.with_local(|l| {
+            if phase_seq(phase) == l.acked {
+                return None;
+            }
+            let starting = match phase_kind(phase) {
+                PHASE_PREP => !l.marking,
+                PHASE_MARK => !l.blacken,
+                _ => false,
+            };
+            if starting && l.open_borrows > 0 {
+                // Rule 6: defer each step of mark start until no container borrow is open (a
+                // borrow opened before it never passed the barrier of that step).
+                return None;
+            }
+            Some(l.apply_phase(&c, phase, in_scope))
+        });
+        if let Some(report) = report {
+            let shared = &*self.mutator.shared;
+            shared.report.store(report, Ordering::Relaxed);
+            // Release: pairs with the coordinator's Acquire load of `status`, publishing the
+            // report and everything apply_phase did (flushed grey objects, released spans).
+            shared
+                .status
+                .store(status(phase_seq(phase), IN_SCOPE), Ordering::Release);
+            c.stats.record_wait(t.elapsed());
+            c.notify_ack();
+        }
+    }
+
+    /// Allocates an object of type `desc` and writes its header. The caller must initialise
+    /// the value and then call [`Scope::init_done`] before the next operation on this scope.
+    #[inline]
+    pub fn alloc(&self, desc: &'static TypeDesc) -> Result<NonNull<Header>, AllocError> {
+        let fast = self.with_local(|l| {
+            let p = if desc.class != 0 && !l.stress {
+                l.cache.alloc_fast(desc.class)
+            } else {
+                None
+            };
+            p.map(|p| (p, l.blacken.then_some(l.mark.epoch())))
+        });
+        let (ptr, black) = match fast {
+            Some(hit) => hit,
+            None => self.alloc_slow(desc)?,
+        };
+        let obj = ptr.cast::<Header>();
+        // SAFETY: the allocator handed us `desc.size` bytes at `ptr`, suitably aligned for
+        // `GcBox` (the class was chosen for `desc.align`), and nobody else can see them yet.
+        unsafe { obj.as_ptr().write(Header::new(desc, black)) };
+        Ok(obj)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(
+        &self,
+        desc: &'static TypeDesc,
+    ) -> Result<(NonNull<u8>, Option<crate::header::Epoch>), AllocError> {
+        let c = self.collector().clone();
+        self.poll();
+        if c.config.stress {
+            c.request_cycle(false);
+        }
+        if let Some(limit) = c.config.memory_limit
+            && c.alloc.heap_live_bytes().saturating_add(desc.size) > limit
+        {
+            c.request_cycle(false);
+        }
+        let (ptr, black, bytes) = self.with_local(|l| {
+            let r = if desc.class != 0 {
+                l.cache.alloc_slow(desc.class)
+            } else {
+                l.cache.alloc_large(desc.size, desc.align)
+            };
+            r.map(|p| {
+                let bytes = if desc.class != 0 {
+                    tricolor_alloc::size_class::class_size(desc.class)
+                        * tricolor_alloc::size_class::class_objects(desc.class)
+                } else {
+                    desc.size
+                };
+                l.allocated += bytes;
+                (p, l.blacken.then_some(l.mark.epoch()), bytes)
+            })
+        })?;
+        if black.is_some() {
+            // Tracing has started (step 2): pay for the allocation with mark work.
+            self.assist(bytes);
+        }
+        c.after_alloc_slow(self.with_local(|l| core::mem::take(&mut l.allocated)));
+        Ok((ptr, black))
+    }
+
+    /// Mark assist: a mutator allocating while marking pays for it with scan work, in
+    /// proportion to what it allocated (the pacer's assist ratio). It never waits: if there is
+    /// no grey work to take, the debt is forgiven.
+    fn assist(&self, bytes: usize) {
+        let c = self.collector().clone();
+        let work = self.with_local(|l| {
+            l.assist_debt += bytes;
+            if l.assist_debt < (64 << 10) {
+                return 0;
+            }
+            let owed = (l.assist_debt as f64 * c.assist_ratio()) as usize;
+            l.assist_debt = 0;
+            owed
+        });
+        if work == 0 || c.grey.is_empty() {
+            return;
+        }
+        let t = Instant::now();
+        self.with_local(|l| {
+            l.mark.drain(&c.grey, work);
+            if l.mark.local.len() >= FLUSH_BATCH {
+                l.publish_marking(&c);
+            }
+        });
+        let spent = t.elapsed();
+        c.stats.record_assist(spent);
+    }
+
+    /// Completes an allocation after the value is written: a mutator whose stack is still grey
+    /// shades the new object's children (an initialising store is a store from the stack: the
+    /// insertion half of the barrier).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must come from [`Scope::alloc`] on this scope with its value fully initialised.
+    #[inline]
+    pub unsafe fn init_done(&self, obj: NonNull<Header>) {
+        self.with_local(|l| {
+            if l.stack_grey {
+                // SAFETY: the caller guarantees `obj` is initialised; it is ours alone.
+                unsafe { l.mark.trace_children(obj) };
+                if l.mark.local.len() >= FLUSH_BATCH {
+                    l.publish_marking(self.collector());
+                }
+            }
+        })
+    }
+
+    /// The slot barrier, called before a single GC-pointer cell is overwritten: while marking,
+    /// shade the old target (deletion half) and, if the stack is still grey, the new one
+    /// (insertion half). When no cycle is marking this is one load and a predictable branch.
+    #[inline]
+    pub fn slot_barrier(&self, old: Option<NonNull<Header>>, new: Option<NonNull<Header>>) {
+        if self.with_local(|l| l.marking) {
+            self.slot_barrier_slow(old, new);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slot_barrier_slow(&self, old: Option<NonNull<Header>>, new: Option<NonNull<Header>>) {
+        self.with_local(|l| {
+            if let Some(o) = old {
+                // SAFETY: `old` was stored in a reachable cell, so it is a live object.
+                unsafe { l.mark.shade(o) };
+            }
+            if l.stack_grey
+                && let Some(n) = new
+            {
+                // SAFETY: `new` is a pointer the mutator holds in this scope: live.
+                unsafe { l.mark.shade(n) };
+            }
+            if l.mark.local.len() >= FLUSH_BATCH {
+                l.publish_marking(self.collector());
+            }
+        })
+    }
+
+    /// The object barrier, called before a container cell of `obj` is mutably borrowed. While
+    /// marking, the first such borrow in a cycle traces the object (shades its current
+    /// children: the deletion half) and blackens it, claiming it so that no mark worker traces
+    /// it at the same time; a borrow that finds it `Tracing` waits for the tracer to finish.
+    /// Must be paired with [`Scope::write_end`].
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap.
+    #[inline]
+    pub unsafe fn write_begin(&self, obj: NonNull<Header>) {
+        let slow = self.with_local(|l| {
+            l.open_borrows += 1;
+            // SAFETY: the caller guarantees `obj` is live.
+            l.marking
+                && (!l.blacken
+                    || unsafe { obj.as_ref() }.claim_state(l.mark.epoch()) != Claim::Black)
+        });
+        if slow {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.write_begin_slow(obj) };
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap.
+    #[cold]
+    #[inline(never)]
+    unsafe fn write_begin_slow(&self, obj: NonNull<Header>) {
+        let t = Instant::now();
+        // SAFETY: the caller guarantees `obj` is live.
+        let header = unsafe { obj.as_ref() };
+        let (epoch, blacken) = self.with_local(|l| (l.mark.epoch(), l.blacken));
+        if !blacken {
+            // Mark start, step 1: no mark worker runs yet and nothing may turn black; shade the
+            // current children (the deletion half) and leave the object as it is.
+            self.with_local(|l| {
+                // SAFETY: no tracer runs before step 2, and mutators that mutate this object
+                // concurrently are excluded by its lock cell.
+                unsafe { l.mark.trace_children(obj) };
+            });
+            self.collector().stats.record_wait(t.elapsed());
+            return;
+        }
+        loop {
+            match header.try_claim(epoch) {
+                Ok(()) => {
+                    self.with_local(|l| {
+                        // SAFETY: we hold the claim: nobody else traces or mutates `obj`.
+                        unsafe { l.mark.trace_children(obj) };
+                    });
+                    header.finish_trace(epoch);
+                    break;
+                }
+                Err(Claim::Black) => break,
+                Err(_) => {
+                    // Another thread is tracing it: wait until it publishes Black (bounded by
+                    // one object's trace; tracers never wait for us).
+                    while header.claim_state(epoch) == Claim::Tracing {
+                        spin_loop();
+                    }
+                }
+            }
+        }
+        self.collector().stats.record_wait(t.elapsed());
+    }
+
+    /// Ends a container borrow begun with [`Scope::write_begin`]: a mutator whose stack is still
+    /// grey shades the object's children again (it may have stored a pointer only its stack
+    /// held: the insertion half). A deferred mark start is acknowledged once no borrow is open.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be the object of a matching `write_begin`, whose borrow has just ended (the
+    /// caller still has exclusive access to the container).
+    #[inline]
+    pub unsafe fn write_end(&self, obj: NonNull<Header>) {
+        let after = self.with_local(|l| {
+            l.open_borrows -= 1;
+            if l.stack_grey {
+                // SAFETY: the object is black and its container was just borrowed exclusively
+                // by us; no worker traces a black object.
+                unsafe { l.mark.trace_children(obj) };
+                if l.mark.local.len() >= FLUSH_BATCH {
+                    l.publish_marking(self.collector());
+                }
+            }
+            l.open_borrows == 0
+        });
+        if after {
+            self.poll();
+        }
+    }
+
+    /// Shades `obj` if this mutator is marking (used when a root is created, and for reads that
+    /// resurrect an object, such as weak upgrades).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap.
+    #[inline]
+    pub unsafe fn shade(&self, obj: NonNull<Header>) {
+        self.with_local(|l| {
+            if l.marking {
+                // SAFETY: forwarded from the caller.
+                unsafe { l.mark.shade(obj) };
+            }
+        })
+    }
+
+    /// Whether `obj` is marked in the cycle this mutator is marking for.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be an object of this heap whose memory has not been reused.
+    pub(crate) unsafe fn is_marked(&self, obj: NonNull<Header>) -> bool {
+        self.with_local(|l| l.mark.is_marked(obj))
+    }
+
+    /// The cycle this mutator is marking for, if it is marking.
+    pub(crate) fn marking_cycle(&self) -> Option<u64> {
+        self.with_local(|l| l.marking.then_some(l.cycle))
+    }
+
+    /// Shades `obj` into the local stack (the caller knows this mutator is marking).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap.
+    pub(crate) unsafe fn shade_local(&self, obj: NonNull<Header>) {
+        self.with_local(|l| {
+            // SAFETY: forwarded from the caller.
+            unsafe { l.mark.shade(obj) };
+        })
+    }
+
+    /// Shades `obj` if this mutator's stack is grey (a store of a pointer the stack holds,
+    /// into a place whose trace function does not report it).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap.
+    pub(crate) unsafe fn shade_if_grey_stack(&self, obj: NonNull<Header>) {
+        self.with_local(|l| {
+            if l.stack_grey {
+                // SAFETY: forwarded from the caller.
+                unsafe { l.mark.shade(obj) };
+            }
+        })
+    }
+}
