@@ -1,0 +1,210 @@
+//! Heaps, mutators and mutation scopes.
+
+use core::marker::PhantomData;
+use std::sync::Arc;
+
+use tricolor_gc::{Collector, Config, MemStats, StartError, Threads};
+
+/// Makes a lifetime invariant (so that two scopes' brands never unify).
+pub(crate) type Invariant<'gc> = PhantomData<fn(&'gc ()) -> &'gc ()>;
+
+struct HeapInner {
+    collector: Arc<Collector>,
+    _threads: Threads,
+}
+
+/// A garbage-collected heap, shared by any number of threads.
+///
+/// Cloning a `Heap` makes another handle to the same heap; the heap (and its background
+/// collector threads) lives until the last handle, [`Mutator`] and [`Root`](crate::Root) is gone,
+/// and then runs the drop glue of every object still in it.
+///
+/// ```
+/// use tricolor::{Gc, Heap};
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let sum = m.enter(|mc| {
+///     let a = Gc::new(mc, 40);
+///     let b = Gc::new(mc, 2);
+///     *a + *b
+/// });
+/// assert_eq!(sum, 42);
+/// ```
+#[derive(Clone)]
+pub struct Heap {
+    inner: Arc<HeapInner>,
+}
+
+impl core::fmt::Debug for Heap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Heap")
+            .field("config", self.config())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap::new()
+    }
+}
+
+impl Heap {
+    /// A heap configured from the `TRICOLOR_*` environment variables (see [`Config`]).
+    ///
+    /// # Panics
+    ///
+    /// If a variable has an invalid value or the heap's address space cannot be reserved; use
+    /// [`Heap::with_config`] to handle those as errors.
+    pub fn new() -> Heap {
+        let config = Config::from_env().unwrap_or_else(|e| panic!("tricolor: {e}"));
+        Heap::with_config(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A heap with an explicit configuration.
+    pub fn with_config(config: Config) -> Result<Heap, StartError> {
+        let (collector, threads) = Collector::start(config)?;
+        Ok(Heap {
+            inner: Arc::new(HeapInner {
+                collector,
+                _threads: threads,
+            }),
+        })
+    }
+
+    /// Registers the calling thread as a mutator of this heap.
+    pub fn mutator(&self) -> Mutator {
+        Mutator {
+            inner: self.inner.collector.mutator(),
+            heap: self.clone(),
+        }
+    }
+
+    /// The configuration the heap runs with.
+    pub fn config(&self) -> &Config {
+        self.inner.collector.config()
+    }
+
+    /// A snapshot of the heap's statistics.
+    pub fn stats(&self) -> MemStats {
+        self.inner.collector.stats()
+    }
+
+    /// Runs a full collection and waits for it to finish sweeping: when this returns, every
+    /// object that was unreachable when it was called has been freed and dropped.
+    ///
+    /// Call it outside any mutation scope of this heap (the cycle needs every mutator to pass a
+    /// scope boundary, so calling it from inside a scope would wait for itself). Other threads'
+    /// long scopes delay it.
+    pub fn collect(&self) {
+        self.inner.collector.collect();
+    }
+
+    /// Asks for a collection without waiting for it.
+    pub fn request_collection(&self) {
+        self.inner.collector.request_cycle(true);
+    }
+
+    /// Runs up to `max` cleanups whose objects have died, on this thread. Returns how many ran.
+    /// (Mutators also run a few each time they enter a scope.)
+    pub fn run_cleanups(&self, max: usize) -> usize {
+        self.inner.collector.run_cleanups(max)
+    }
+
+    /// Whether two handles refer to the same heap.
+    pub fn ptr_eq(a: &Heap, b: &Heap) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn collector(&self) -> &Arc<Collector> {
+        &self.inner.collector
+    }
+}
+
+/// A thread's handle for working with a [`Heap`]: it owns the thread's allocation cache and opens
+/// mutation scopes.
+///
+/// Between scopes a mutator holds no GC pointers, which is what lets the collector treat its
+/// stack as scanned without looking at it. Keep long-lived pointers in [`Root`](crate::Root)s.
+pub struct Mutator {
+    inner: tricolor_gc::Mutator,
+    heap: Heap,
+}
+
+impl core::fmt::Debug for Mutator {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Mutator").finish_non_exhaustive()
+    }
+}
+
+impl Mutator {
+    /// Runs `f` in a mutation scope. `f` receives the scope's [`Mutation`] context, through
+    /// which it allocates and writes; its result cannot contain a GC pointer (the `'gc` brand is
+    /// fresh for each scope and cannot appear in `R`).
+    ///
+    /// A collection can only finish once every mutator has left the scope it was in when the
+    /// collection began, so long-running work (an interpreter loop) should return from its
+    /// scope every so often, keeping its state in objects reached from a [`Root`](crate::Root).
+    ///
+    /// If `f` panics, the scope is closed properly and the heap stays usable.
+    pub fn enter<R>(&mut self, f: impl for<'gc> FnOnce(&Mutation<'gc>) -> R) -> R {
+        let scope = self.inner.enter();
+        let mc = Mutation {
+            scope: &scope,
+            heap: &self.heap,
+            _brand: PhantomData,
+        };
+        f(&mc)
+    }
+
+    /// The heap this mutator works on.
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    /// Runs a full collection (see [`Heap::collect`]); the mutator is outside any scope here.
+    pub fn collect(&mut self) {
+        self.heap.collect();
+    }
+}
+
+/// The context of one mutation scope: what allocation and barriered writes need.
+///
+/// `'gc` is a brand unique to the scope: every [`Gc`](crate::Gc) made in it carries it, so no GC
+/// pointer can leave the scope or be mixed with another scope's. Not `Send`/`Sync`.
+pub struct Mutation<'gc> {
+    pub(crate) scope: &'gc tricolor_gc::Scope<'gc>,
+    heap: &'gc Heap,
+    _brand: Invariant<'gc>,
+}
+
+impl core::fmt::Debug for Mutation<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Mutation").finish_non_exhaustive()
+    }
+}
+
+impl<'gc> Mutation<'gc> {
+    /// The heap.
+    pub fn heap(&self) -> &'gc Heap {
+        self.heap
+    }
+
+    /// A poll point: acknowledges a pending collector phase change. Long computations inside
+    /// one scope may call it now and then; it is not a scope boundary, so it does not let a
+    /// cycle finish.
+    #[inline]
+    pub fn safepoint(&self) {
+        self.scope.safepoint();
+    }
+
+    /// Whether a collection is marking (barriers are on) for this thread right now.
+    pub fn is_marking(&self) -> bool {
+        self.scope.is_marking()
+    }
+
+    pub(crate) fn collector(&self) -> &Arc<Collector> {
+        self.scope.collector()
+    }
+}

@@ -1,0 +1,99 @@
+//! The [`Trace`] trait: how the collector finds the GC pointers inside a value.
+
+use core::ptr::NonNull;
+
+pub use tricolor_gc::Tracer;
+use tricolor_gc::header::{GcBox, Header, TypeDesc};
+
+/// A type that can live in the garbage-collected heap of a scope branded `'gc`, or inside a value
+/// that does.
+///
+/// Implement it with `#[derive(Trace)]`; hand-written impls are `unsafe` because the collector
+/// trusts them to find every pointer.
+///
+/// The `'gc` parameter is the brand of the mutation scope the value belongs to: a
+/// `Gc<'gc, T>` is `Trace<'gc>` for its own brand only, so a value holding a pointer from another
+/// scope (another heap, or another mutator's stack) cannot be moved into this scope's heap.
+/// Types holding no GC pointers implement `Trace<'gc>` for every `'gc`.
+///
+/// # Safety
+///
+/// An implementation promises:
+///
+/// 1. **Every GC pointer is traced.** `trace` calls [`Trace::trace`] on every field (or element)
+///    that holds a GC pointer the program can reach through this value. A missed pointer lets the
+///    collector free an object that is still in use.
+/// 2. **Tracing does nothing else.** `trace` never allocates GC objects, enters a mutation scope,
+///    or touches the heap in any other way. It may run on any thread (a background mark worker),
+///    concurrently with mutators reading the value, so it reads only the GC pointers and the
+///    structures that hold them — which the crate's cell types make safe to read concurrently.
+/// 3. **Drop glue may run on any thread.** Dead objects are dropped by whichever thread sweeps
+///    them, so dropping the value must be sound on any thread (no `Rc`, no `MutexGuard`, no
+///    thread-local handles).
+/// 4. **`Drop` never dereferences GC pointers.** When an object is dropped, the objects it points
+///    to may already be freed. The derive rejects a `Drop` impl unless the type opts in with
+///    `#[trace(unsafe_drop)]`; to act on an object's death use a cleanup instead.
+/// 5. **GC pointers change only through the barriered cells** ([`GcCell`](crate::GcCell),
+///    [`RefLock`](crate::RefLock) and friends), never through `Cell`/`RefCell`/raw pointers, so the
+///    write barrier sees every store.
+/// 6. **The constants are truthful.** `NEEDS_TRACE == false` only if no value of the type ever
+///    holds a GC pointer (such objects are never scanned). `NEEDS_CLAIM == false` only if the
+///    type contains no lock cell (`RefLock` and friends), i.e. the GC pointers it holds are never
+///    written non-atomically while the value is in the heap.
+pub unsafe trait Trace<'gc> {
+    /// Whether values of this type may hold GC pointers. If `false`, `trace` is never called.
+    const NEEDS_TRACE: bool = true;
+
+    /// Whether the value contains a lock cell, so that tracing it must first claim the object
+    /// (the object barrier's protocol). Conservative default: `true`.
+    const NEEDS_CLAIM: bool = true;
+
+    /// Reports every GC pointer held by `self` to `tracer` (by calling `trace` on each field).
+    fn trace(&self, tracer: &mut Tracer);
+}
+
+/// The type descriptor of the heap box of a `T`.
+pub(crate) struct Desc<'gc, T>(core::marker::PhantomData<(&'gc (), T)>);
+
+impl<'gc, T: Trace<'gc>> Desc<'gc, T> {
+    /// A promoted `'static` constant: one descriptor per type.
+    pub(crate) const DESC: &'static TypeDesc = &TypeDesc {
+        size: core::mem::size_of::<GcBox<T>>(),
+        align: core::mem::align_of::<GcBox<T>>(),
+        class: tricolor_gc::class_for(
+            core::mem::size_of::<GcBox<T>>(),
+            core::mem::align_of::<GcBox<T>>(),
+        ),
+        trace: if T::NEEDS_TRACE {
+            Some(Self::trace_erased)
+        } else {
+            None
+        },
+        drop: if core::mem::needs_drop::<T>() {
+            Some(Self::drop_erased)
+        } else {
+            None
+        },
+        needs_claim: T::NEEDS_TRACE && T::NEEDS_CLAIM,
+        name: core::any::type_name::<T>,
+    };
+
+    /// # Safety
+    ///
+    /// `obj` must be the header of a live, initialised `GcBox<T>`.
+    unsafe fn trace_erased(obj: NonNull<Header>, tracer: &mut Tracer) {
+        // SAFETY: the caller guarantees `obj` heads a live `GcBox<T>`; the header is its first
+        // field (`repr(C)`), so the cast recovers the box.
+        let boxed = unsafe { obj.cast::<GcBox<T>>().as_ref() };
+        boxed.value.trace(tracer);
+    }
+
+    /// # Safety
+    ///
+    /// `obj` must be the header of an initialised `GcBox<T>` that nobody will access again.
+    unsafe fn drop_erased(obj: NonNull<Header>) {
+        // SAFETY: the caller guarantees the box is initialised and dead, so dropping its value in
+        // place is the last access to it.
+        unsafe { core::ptr::drop_in_place(&raw mut (*obj.cast::<GcBox<T>>().as_ptr()).value) }
+    }
+}

@@ -1,0 +1,406 @@
+//! Behaviour of the public API: what survives, what dies, and when.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tricolor::{
+    Config, Gc, GcCell, GcMutex, Heap, RefLock, Root, Rootable, Trace, Weak, WeakKeyTable,
+};
+
+/// A heap of its own for each test (tests run in parallel).
+fn heap() -> Heap {
+    Heap::with_config(Config::default()).unwrap()
+}
+
+/// Counts its drops in a shared counter.
+#[derive(Trace)]
+#[trace(unsafe_drop)]
+struct Counted {
+    #[trace(static)]
+    drops: Arc<AtomicUsize>,
+    #[trace(static)]
+    id: u64,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Trace)]
+struct Node<'gc> {
+    payload: Gc<'gc, Counted>,
+    next: GcCell<Option<Gc<'gc, Node<'gc>>>>,
+}
+
+#[test]
+fn unreachable_cycles_are_collected_and_dropped_once() {
+    let heap = heap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut m = heap.mutator();
+    let root = m.enter(|mc| {
+        // A ring of 100 nodes.
+        let first = Gc::new(
+            mc,
+            Node {
+                payload: Gc::new(
+                    mc,
+                    Counted {
+                        drops: drops.clone(),
+                        id: 0,
+                    },
+                ),
+                next: GcCell::new(None),
+            },
+        );
+        let mut prev = first;
+        for i in 1..100 {
+            let n = Gc::new(
+                mc,
+                Node {
+                    payload: Gc::new(
+                        mc,
+                        Counted {
+                            drops: drops.clone(),
+                            id: i,
+                        },
+                    ),
+                    next: GcCell::new(None),
+                },
+            );
+            prev.next.set(mc, Some(n));
+            prev = n;
+        }
+        prev.next.set(mc, Some(first));
+        Root::<Rootable![Node<'_>]>::new(mc, first)
+    });
+    for _ in 0..3 {
+        heap.collect();
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            0,
+            "a rooted ring lost objects"
+        );
+    }
+    // Walk the ring: every payload intact.
+    m.enter(|mc| {
+        let first = root.get(mc);
+        let mut n = first;
+        for i in 0..100 {
+            assert_eq!(n.payload.id, i);
+            n = n.next.get().unwrap();
+        }
+        assert!(Gc::ptr_eq(n, first));
+    });
+    let before = heap.stats().objects_in_use;
+    drop(root);
+    heap.collect();
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        100,
+        "each dead payload dropped exactly once"
+    );
+    heap.collect();
+    assert_eq!(drops.load(Ordering::SeqCst), 100, "never dropped twice");
+    let after = heap.stats().objects_in_use;
+    assert_eq!(before - after, 200, "the ring's 200 objects were freed");
+}
+
+#[test]
+fn rooted_objects_survive_many_collections_and_roots_cross_threads() {
+    let heap = heap();
+    let mut m = heap.mutator();
+    let root = m.enter(|mc| {
+        let v: Vec<Gc<'_, String>> = (0..1000).map(|i| Gc::new(mc, format!("s{i}"))).collect();
+        Root::<Rootable![Vec<Gc<'_, String>>]>::new(mc, Gc::new(mc, v))
+    });
+    for _ in 0..10 {
+        heap.collect();
+    }
+    let r2 = root.clone();
+    let h2 = heap.clone();
+    std::thread::spawn(move || {
+        let mut m2 = h2.mutator();
+        m2.enter(|mc| {
+            let v = r2.get(mc);
+            for (i, s) in v.iter().enumerate() {
+                assert_eq!(**s, format!("s{i}"));
+            }
+        });
+    })
+    .join()
+    .unwrap();
+    m.enter(|mc| assert_eq!(root.get(mc).len(), 1000));
+}
+
+#[test]
+fn weak_clears_exactly_when_the_target_dies() {
+    let heap = heap();
+    let mut m = heap.mutator();
+    let (strong, weak) = m.enter(|mc| {
+        let obj = Gc::new(mc, 42u64);
+        let w = Gc::new(mc, Gc::downgrade(obj, mc));
+        (
+            Root::<Rootable![u64]>::new(mc, obj),
+            Root::<Rootable![Weak<'_, u64>]>::new(mc, w),
+        )
+    });
+    for _ in 0..3 {
+        heap.collect();
+        m.enter(|mc| assert_eq!(weak.get(mc).upgrade(mc).map(|g| *g), Some(42)));
+    }
+    drop(strong);
+    heap.collect();
+    m.enter(|mc| assert!(weak.get(mc).upgrade(mc).is_none()));
+}
+
+#[test]
+fn ephemeron_entries_vanish_with_their_key_even_if_the_value_points_back() {
+    #[derive(Trace)]
+    struct Back<'gc> {
+        key: Gc<'gc, u32>,
+    }
+    let heap = heap();
+    let mut m = heap.mutator();
+    let (table, key, value_weak) = m.enter(|mc| {
+        let table = Gc::new(mc, WeakKeyTable::<u32, Back<'_>>::new());
+        let key = Gc::new(mc, 7u32);
+        // The value points back to its key: it must not keep the key alive.
+        let value = Gc::new(mc, Back { key });
+        table.insert(mc, key, value);
+        let weak = Gc::new(mc, Gc::downgrade(value, mc));
+        (
+            Root::<Rootable![WeakKeyTable<'_, u32, Back<'_>>]>::new(mc, table),
+            Root::<Rootable![u32]>::new(mc, key),
+            Root::<Rootable![Weak<'_, Back<'_>>]>::new(mc, weak),
+        )
+    });
+    for _ in 0..2 {
+        heap.collect();
+        m.enter(|mc| {
+            // Only the table keeps the value alive, while the key lives.
+            let v = table
+                .get(mc)
+                .get(mc, key.get(mc))
+                .expect("value kept while key lives");
+            assert_eq!(*v.key, 7);
+            assert_eq!(table.get(mc).len(mc), 1);
+            assert!(value_weak.get(mc).upgrade(mc).is_some());
+        });
+    }
+    drop(key);
+    heap.collect();
+    m.enter(|mc| {
+        assert_eq!(table.get(mc).len(mc), 0);
+        assert!(
+            value_weak.get(mc).upgrade(mc).is_none(),
+            "the value died with its key"
+        );
+    });
+}
+
+#[test]
+fn cleanups_run_once_after_death_never_for_live_objects() {
+    let heap = heap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let mut m = heap.mutator();
+    let (live, _dead) = m.enter(|mc| {
+        let live = Gc::new(mc, 1u8);
+        let dead = Gc::new(mc, 2u8);
+        let r1 = ran.clone();
+        Gc::add_cleanup(live, mc, move || {
+            r1.fetch_add(100, Ordering::SeqCst);
+        });
+        let r2 = ran.clone();
+        let c = Gc::add_cleanup(dead, mc, move || {
+            r2.fetch_add(1, Ordering::SeqCst);
+        });
+        (Root::<Rootable![u8]>::new(mc, live), c)
+    });
+    for _ in 0..3 {
+        heap.collect();
+        heap.run_cleanups(usize::MAX);
+    }
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        1,
+        "dead object's cleanup ran once, live one's never"
+    );
+    drop(live);
+    heap.collect();
+    heap.run_cleanups(usize::MAX);
+    assert_eq!(ran.load(Ordering::SeqCst), 101);
+}
+
+#[test]
+fn cancelled_cleanups_never_run() {
+    let heap = heap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let mut m = heap.mutator();
+    let c = m.enter(|mc| {
+        let r = ran.clone();
+        Gc::add_cleanup(Gc::new(mc, 0u8), mc, move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        })
+    });
+    assert!(c.cancel());
+    heap.collect();
+    heap.run_cleanups(usize::MAX);
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert!(!c.cancel());
+}
+
+#[test]
+fn a_panic_inside_a_scope_leaves_the_heap_usable() {
+    let heap = heap();
+    let mut m = heap.mutator();
+    let root = m.enter(|mc| {
+        Root::<Rootable![RefLock<Vec<Gc<'_, u32>>>]>::new(mc, Gc::new(mc, RefLock::new(vec![])))
+    });
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.enter(|mc| {
+            let list = root.get(mc);
+            let mut b = list.borrow_mut(mc);
+            b.push(Gc::new(mc, 1));
+            panic!("boom");
+        })
+    }));
+    assert!(r.is_err());
+    heap.collect();
+    m.enter(|mc| {
+        let list = root.get(mc);
+        list.borrow_mut(mc).push(Gc::new(mc, 2));
+        assert_eq!(
+            list.borrow().iter().map(|g| **g).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+    });
+    heap.collect();
+}
+
+#[test]
+fn write_tokens_unlock_fields_of_an_object() {
+    #[derive(Trace)]
+    struct Instance<'gc> {
+        name: Gc<'gc, String>,
+        fields: RefLock<Vec<Gc<'gc, u64>>>,
+    }
+    let heap = heap();
+    let mut m = heap.mutator();
+    let root = m.enter(|mc| {
+        let name = Gc::new(mc, "inst".to_string());
+        let inst = Gc::new(
+            mc,
+            Instance {
+                name,
+                fields: RefLock::new(vec![]),
+            },
+        );
+        Root::<Rootable![Instance<'_>]>::new(mc, inst)
+    });
+    for round in 0..50u64 {
+        m.enter(|mc| {
+            let inst = root.get(mc);
+            let w = inst.write(mc);
+            w.unlock(&inst.fields).borrow_mut().push(Gc::new(mc, round));
+        });
+        if round % 10 == 0 {
+            heap.collect();
+        }
+    }
+    heap.collect();
+    m.enter(|mc| {
+        let inst = root.get(mc);
+        assert_eq!(**inst.name, *"inst");
+        let got: Vec<u64> = inst.fields.borrow().iter().map(|g| **g).collect();
+        assert_eq!(got, (0..50).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+#[should_panic(expected = "not part of the object")]
+fn unlocking_a_foreign_reflock_panics() {
+    #[derive(Trace)]
+    struct Holder<'gc> {
+        cell: RefLock<Vec<Gc<'gc, u8>>>,
+    }
+    let heap = heap();
+    heap.mutator().enter(|mc| {
+        let a = Gc::new(
+            mc,
+            Holder {
+                cell: RefLock::new(vec![]),
+            },
+        );
+        let b = Gc::new(
+            mc,
+            Holder {
+                cell: RefLock::new(vec![]),
+            },
+        );
+        let w = a.write(mc);
+        let _ = w.unlock(&b.cell);
+    });
+}
+
+#[test]
+fn four_threads_share_a_graph_through_roots_while_collections_run() {
+    type Items<'gc> = GcMutex<Vec<Gc<'gc, (u64, u64)>>>;
+    let heap = heap();
+    let mut m = heap.mutator();
+    let root =
+        m.enter(|mc| Root::<Rootable![Items<'_>]>::new(mc, Gc::new(mc, GcMutex::new(vec![]))));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let collector = {
+        let heap = heap.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                heap.collect();
+                n += 1;
+            }
+            n
+        })
+    };
+    let workers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let heap = heap.clone();
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let mut m = heap.mutator();
+                for i in 0..2_000u64 {
+                    m.enter(|mc| {
+                        let shared = root.get(mc);
+                        let item = Gc::new(mc, (t, i));
+                        // Garbage to keep the collector busy.
+                        for _ in 0..8 {
+                            Gc::new(mc, [i; 4]);
+                        }
+                        let mut items = shared.lock(mc);
+                        items.push(item);
+                        if items.len() > 1_000 {
+                            items.drain(..500);
+                        }
+                    });
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let cycles = collector.join().unwrap();
+    assert!(cycles > 0);
+    heap.collect();
+    m.enter(|mc| {
+        let items = root.get(mc).lock(mc);
+        assert!(!items.is_empty());
+        // Every surviving item is intact (its value was written once, at allocation).
+        for it in items.iter() {
+            assert!(it.0 < 4 && it.1 < 2_000, "corrupted item {:?}", **it);
+        }
+    });
+}
