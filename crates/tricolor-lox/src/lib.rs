@@ -35,16 +35,21 @@
 //! );
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod chunk;
 pub mod cli;
 pub mod compiler;
 pub mod disassemble;
 pub mod error;
+pub mod object;
 pub mod opcode;
 pub mod scanner;
+pub mod stats;
+pub mod vm;
 
 pub use chunk::{Chunk, Constant, FunctionKind, FunctionProto};
 pub use compiler::compile;
 pub use error::{CompileError, CompileErrors};
 pub use opcode::OpCode;
+pub use vm::{Vm, VmOptions};

@@ -1,0 +1,491 @@
+//! Lox values and heap objects, as tricolor GC objects.
+//!
+//! * [`Value`] — a 16-byte `Copy` enum: `nil`, booleans, numbers inline; every
+//!   other kind is one [`Gc`] pointer to a heap object (a tag plus a word).
+//! * [`LoxString`] — an interned string: its hash and its text. Interned
+//!   strings are compared by address (like clox), through [`Key`].
+//! * [`Function`] — a loaded [`FunctionProto`](crate::FunctionProto): bytecode,
+//!   line table and constants (immutable once built).
+//! * [`Closure`] — a function and its captured [`Upvalue`]s.
+//! * [`Upvalue`] — a `RefLock` holding either the stack slot of a variable
+//!   still on the stack (open) or the variable's value (closed).
+//! * [`Class`] — its name, its method table, and its initializer cached
+//!   apart from the table.
+//! * [`Instance`] — its class and its fields, stored by [`Shape`]: a shape
+//!   maps field names to slot numbers and is shared by every instance whose
+//!   fields were added in the same order (a hidden class), so an instance
+//!   stores only values, the first [`INLINE_FIELDS`] of them inside the
+//!   object itself.
+//! * [`BoundMethod`], [`Native`].
+//!
+//! Mutable parts are `RefLock`s (object barrier) or `GcCell`s (slot
+//! barrier), so every store of a GC pointer into the heap is barriered.
+
+use core::fmt;
+use core::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::HashMap;
+
+use tricolor::{Gc, GcCell, Mutation, RefLock, Trace};
+
+use crate::chunk::{FunctionKind, write_number};
+
+/// A Lox value. `Copy`, two words.
+#[derive(Clone, Copy, Trace)]
+pub enum Value<'gc> {
+    /// `nil`.
+    Nil,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Number(f64),
+    /// An (interned) string.
+    String(Gc<'gc, LoxString>),
+    /// A bare function (only as a constant, the operand of `OP_CLOSURE`).
+    Function(Gc<'gc, Function<'gc>>),
+    /// A closure: what Lox functions are at run time.
+    Closure(Gc<'gc, Closure<'gc>>),
+    /// A class.
+    Class(Gc<'gc, Class<'gc>>),
+    /// An instance of a class.
+    Instance(Gc<'gc, Instance<'gc>>),
+    /// A method bound to its receiver.
+    BoundMethod(Gc<'gc, BoundMethod<'gc>>),
+    /// A native function.
+    Native(Gc<'gc, Native>),
+}
+
+impl<'gc> Value<'gc> {
+    /// Lox truthiness: `nil` and `false` are falsey, everything else truthy.
+    #[inline]
+    pub fn is_falsey(self) -> bool {
+        matches!(self, Value::Nil | Value::Bool(false))
+    }
+
+    /// Lox `==`: numbers by value (so `NaN != NaN`), objects by identity
+    /// (strings are interned, so that is equality of contents).
+    #[inline]
+    pub fn equals(self, other: Value<'gc>) -> bool {
+        match (self, other) {
+            (Value::Nil, Value::Nil) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            (Value::String(a), Value::String(b)) => Gc::ptr_eq(a, b),
+            (Value::Function(a), Value::Function(b)) => Gc::ptr_eq(a, b),
+            (Value::Closure(a), Value::Closure(b)) => Gc::ptr_eq(a, b),
+            (Value::Class(a), Value::Class(b)) => Gc::ptr_eq(a, b),
+            (Value::Instance(a), Value::Instance(b)) => Gc::ptr_eq(a, b),
+            (Value::BoundMethod(a), Value::BoundMethod(b)) => Gc::ptr_eq(a, b),
+            (Value::Native(a), Value::Native(b)) => Gc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Value<'_> {
+    /// Prints the value as clox's `printValue` does.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => f.write_str(if b { "true" } else { "false" }),
+            Value::Number(n) => write_number(f, n),
+            Value::String(s) => f.write_str(&s.chars),
+            Value::Function(func) => fmt::Display::fmt(&*func, f),
+            Value::Closure(c) => fmt::Display::fmt(&*c.function, f),
+            Value::Class(c) => f.write_str(&c.name.chars),
+            Value::Instance(i) => write!(f, "{} instance", i.class.name.chars),
+            Value::BoundMethod(b) => fmt::Display::fmt(&*b.method.function, f),
+            Value::Native(_) => f.write_str("<native fn>"),
+        }
+    }
+}
+
+impl fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::String(s) => write!(f, "{:?}", &*s.chars),
+            other => fmt::Display::fmt(other, f),
+        }
+    }
+}
+
+/// An interned Lox string. Holds no GC pointers, so the collector never
+/// scans it.
+#[derive(Trace)]
+#[trace(static)]
+pub struct LoxString {
+    /// The hash of `chars` ([`hash_str`]).
+    pub hash: u64,
+    /// The text.
+    pub chars: Box<str>,
+}
+
+impl fmt::Debug for LoxString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.chars, f)
+    }
+}
+
+/// The hash of a string's text: FxHash over 8-byte words, then a final mix
+/// so that every bit of the result depends on every input bit (the tables
+/// use the hash as it is).
+pub fn hash_str(s: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h: u64 = s.len() as u64;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8-byte chunk"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    let rest = chunks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    // murmur3's fmix64.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// A hasher that passes a precomputed, well-mixed `u64` hash through
+/// (for tables keyed by [`Key`] or by a string hash).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by the VM's keys; a plain FxHash step for completeness.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The `BuildHasher` of [`IdHasher`].
+pub type IdBuild = BuildHasherDefault<IdHasher>;
+
+/// An interned string used as a table key: hashed by its precomputed hash,
+/// compared by address (interning makes that equality of contents).
+#[derive(Clone, Copy, Trace)]
+pub struct Key<'gc>(pub Gc<'gc, LoxString>);
+
+impl PartialEq for Key<'_> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        Gc::ptr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash);
+    }
+}
+
+impl fmt::Debug for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// A table from interned names to `V` (globals, methods).
+pub type Table<'gc, V> = HashMap<Key<'gc>, V, IdBuild>;
+
+/// A loaded function: immutable once built.
+#[derive(Trace)]
+pub struct Function<'gc> {
+    /// Its name; `None` for the top-level script.
+    pub name: Option<Gc<'gc, LoxString>>,
+    /// The number of parameters.
+    pub arity: u8,
+    /// The number of upvalues its closures capture.
+    pub upvalue_count: usize,
+    /// What kind of function it is.
+    #[trace(static)]
+    pub kind: FunctionKind,
+    /// The bytecode.
+    pub code: Box<[u8]>,
+    /// The source line of each byte of `code`.
+    pub lines: Box<[u32]>,
+    /// The constant table.
+    pub constants: Box<[Value<'gc>]>,
+}
+
+impl fmt::Display for Function<'_> {
+    /// `<fn name>`, or `<script>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "<fn {}>", name.chars),
+            None => f.write_str("<script>"),
+        }
+    }
+}
+
+/// What an upvalue refers to.
+#[derive(Clone, Copy, Trace)]
+pub enum UpvalueState<'gc> {
+    /// The variable is still on the stack, in this slot.
+    Open(usize),
+    /// The variable has left the stack; this is its value.
+    Closed(Value<'gc>),
+}
+
+/// A captured variable (see [`UpvalueState`]), mutated through the object
+/// barrier when it is closed or assigned.
+pub type Upvalue<'gc> = RefLock<UpvalueState<'gc>>;
+
+/// A function with the variables it captured.
+#[derive(Trace)]
+pub struct Closure<'gc> {
+    /// The function.
+    pub function: Gc<'gc, Function<'gc>>,
+    /// Its captured variables (fixed when the closure is made).
+    pub upvalues: Box<[Gc<'gc, Upvalue<'gc>>]>,
+}
+
+/// A class.
+#[derive(Trace)]
+pub struct Class<'gc> {
+    /// The class name.
+    pub name: Gc<'gc, LoxString>,
+    /// Methods by name (inherited ones copied down, as in clox).
+    pub methods: RefLock<Table<'gc, Gc<'gc, Closure<'gc>>>>,
+    /// The `init` method, if any: kept apart from the table so that
+    /// instantiation does not look it up.
+    pub init: GcCell<Option<Gc<'gc, Closure<'gc>>>>,
+}
+
+impl<'gc> Class<'gc> {
+    /// A class without methods.
+    pub fn new(name: Gc<'gc, LoxString>) -> Self {
+        Class {
+            name,
+            methods: RefLock::new(Table::default()),
+            init: GcCell::new(None),
+        }
+    }
+
+    /// The method called `name`.
+    #[inline]
+    pub fn find_method(&self, name: Gc<'gc, LoxString>) -> Option<Gc<'gc, Closure<'gc>>> {
+        self.methods.borrow().get(&Key(name)).copied()
+    }
+}
+
+/// Up to this many fields of an instance are stored in the instance object
+/// itself; more go to a separately allocated vector.
+pub const INLINE_FIELDS: usize = 4;
+
+/// Shapes with more fields than this find a field by hash table rather
+/// than by a linear scan of their names.
+const LINEAR_LOOKUP_MAX: usize = 8;
+
+/// A hidden class: the names of an instance's fields in slot order. Shapes
+/// form a tree rooted at the empty shape; adding field `n` to an instance of
+/// shape `s` moves it to `s`'s child for `n`, so instances whose fields were
+/// added in the same order share one shape.
+#[derive(Trace)]
+pub struct Shape<'gc> {
+    /// Field names, by slot.
+    keys: Box<[Gc<'gc, LoxString>]>,
+    /// Name → slot, for shapes with many fields.
+    index: Option<Table<'gc, usize>>,
+    /// The child shapes, by added field name.
+    transitions: RefLock<Vec<(Gc<'gc, LoxString>, Gc<'gc, Shape<'gc>>)>>,
+}
+
+impl<'gc> Shape<'gc> {
+    /// The shape with no fields.
+    pub fn empty() -> Self {
+        Shape {
+            keys: Box::new([]),
+            index: None,
+            transitions: RefLock::new(Vec::new()),
+        }
+    }
+
+    /// The slot of field `name`.
+    #[inline]
+    pub fn lookup(&self, name: Gc<'gc, LoxString>) -> Option<usize> {
+        match &self.index {
+            None => self.keys.iter().position(|k| Gc::ptr_eq(*k, name)),
+            Some(index) => index.get(&Key(name)).copied(),
+        }
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the shape has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The shape with `name` added after this shape's fields.
+    fn with_field(
+        this: Gc<'gc, Shape<'gc>>,
+        mc: &Mutation<'gc>,
+        name: Gc<'gc, LoxString>,
+    ) -> Gc<'gc, Shape<'gc>> {
+        if let Some(&(_, next)) = this
+            .transitions
+            .borrow()
+            .iter()
+            .find(|(n, _)| Gc::ptr_eq(*n, name))
+        {
+            return next;
+        }
+        let keys: Box<[_]> = this.keys.iter().copied().chain([name]).collect();
+        let index = (keys.len() > LINEAR_LOOKUP_MAX)
+            .then(|| keys.iter().enumerate().map(|(i, k)| (Key(*k), i)).collect());
+        let next = Gc::new(
+            mc,
+            Shape {
+                keys,
+                index,
+                transitions: RefLock::new(Vec::new()),
+            },
+        );
+        let w = this.write(mc);
+        w.unlock(&this.transitions).borrow_mut().push((name, next));
+        next
+    }
+}
+
+/// An instance's field values, laid out by its shape.
+#[derive(Trace)]
+pub struct Fields<'gc> {
+    shape: Gc<'gc, Shape<'gc>>,
+    inline: [Value<'gc>; INLINE_FIELDS],
+    rest: Vec<Value<'gc>>,
+}
+
+/// An instance of a class.
+#[derive(Trace)]
+pub struct Instance<'gc> {
+    /// Its class.
+    pub class: Gc<'gc, Class<'gc>>,
+    fields: RefLock<Fields<'gc>>,
+}
+
+impl<'gc> Instance<'gc> {
+    /// An instance without fields; `empty` is the empty [`Shape`].
+    #[inline]
+    pub fn new(class: Gc<'gc, Class<'gc>>, empty: Gc<'gc, Shape<'gc>>) -> Self {
+        Instance {
+            class,
+            fields: RefLock::new(Fields {
+                shape: empty,
+                inline: [Value::Nil; INLINE_FIELDS],
+                rest: Vec::new(),
+            }),
+        }
+    }
+
+    /// The value of field `name`, if the instance has it.
+    #[inline]
+    pub fn field(&self, name: Gc<'gc, LoxString>) -> Option<Value<'gc>> {
+        let f = self.fields.borrow();
+        let slot = f.shape.lookup(name)?;
+        Some(if slot < INLINE_FIELDS {
+            f.inline[slot]
+        } else {
+            f.rest[slot - INLINE_FIELDS]
+        })
+    }
+
+    /// The number of fields.
+    pub fn field_count(&self) -> usize {
+        self.fields.borrow().shape.len()
+    }
+
+    /// Sets field `name` (adding it if needed), through the object barrier.
+    #[inline]
+    pub fn set_field(
+        this: Gc<'gc, Instance<'gc>>,
+        mc: &Mutation<'gc>,
+        name: Gc<'gc, LoxString>,
+        value: Value<'gc>,
+    ) {
+        let w = this.write(mc);
+        let mut f = w.unlock(&this.fields).borrow_mut();
+        let slot = match f.shape.lookup(name) {
+            Some(slot) => slot,
+            None => {
+                let slot = f.shape.len();
+                f.shape = Shape::with_field(f.shape, mc, name);
+                if slot >= INLINE_FIELDS {
+                    f.rest.push(Value::Nil);
+                }
+                slot
+            }
+        };
+        if slot < INLINE_FIELDS {
+            f.inline[slot] = value;
+        } else {
+            f.rest[slot - INLINE_FIELDS] = value;
+        }
+    }
+}
+
+/// A method closure bound to the instance it was accessed on.
+#[derive(Trace)]
+pub struct BoundMethod<'gc> {
+    /// The receiver (`this`).
+    pub receiver: Value<'gc>,
+    /// The method.
+    pub method: Gc<'gc, Closure<'gc>>,
+}
+
+/// The native functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NativeFn {
+    /// `clock()`: seconds since the VM started, as a number.
+    Clock,
+}
+
+/// A native function object.
+#[derive(Trace)]
+#[trace(static)]
+pub struct Native {
+    /// Which function.
+    pub function: NativeFn,
+    /// Its number of parameters.
+    pub arity: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_two_words() {
+        assert_eq!(core::mem::size_of::<Value<'static>>(), 16);
+    }
+
+    #[test]
+    fn hash_spreads() {
+        let a = hash_str("field1");
+        let b = hash_str("field2");
+        assert_ne!(a, b);
+        assert_ne!(a >> 57, b >> 57, "top bits should differ (hashbrown's tag)");
+        assert_eq!(hash_str("abcdefghij"), hash_str("abcdefghij"));
+        assert_ne!(hash_str(""), hash_str("\0"));
+    }
+}

@@ -1,0 +1,95 @@
+//! The `--gc-stats` report: the heap's [`MemStats`] and the process's peak
+//! resident memory.
+//!
+//! "GC time" for a concurrent collector has two parts, reported apart:
+//!
+//! * **mutator time lost to the collector** — the waits the collector caused
+//!   the interpreter thread (phase handshakes, object barriers finding an
+//!   object being traced) and the mark assists it did while allocating;
+//!   this is what slows the program down directly;
+//! * **background marking** — mark phases run on the collector's worker
+//!   threads while the interpreter keeps running; it costs CPU (the GC CPU
+//!   fraction), not interpreter time, unless the cores are all busy.
+
+use std::io::Write;
+
+use tricolor::MemStats;
+
+/// The process's peak resident set size in bytes (`VmHWM` from
+/// `/proc/self/status`), where available.
+pub fn peak_rss() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: usize = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Writes the statistics summary.
+pub fn print_stats(out: &mut impl Write, s: &MemStats) {
+    let mib = |b: usize| b as f64 / (1 << 20) as f64;
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let _ = writeln!(out, "-- tricolor-lox gc stats --");
+    let _ = writeln!(
+        out,
+        "cycles: {} ({} forced), termination rounds: {}",
+        s.cycles, s.forced_cycles, s.termination_rounds
+    );
+    let _ = writeln!(
+        out,
+        "mutator waits: {} totalling {:.3} ms (max {:.3} ms, p99 {:.3} ms)",
+        s.mutator_waits.count,
+        ms(s.mutator_waits.sum),
+        ms(s.mutator_waits.max),
+        ms(s.mutator_waits.quantile(0.99)),
+    );
+    let _ = writeln!(
+        out,
+        "mark assists: {} totalling {:.3} ms (max {:.3} ms, p99 {:.3} ms)",
+        s.assists.count,
+        ms(s.assists.sum),
+        ms(s.assists.max),
+        ms(s.assists.quantile(0.99)),
+    );
+    let _ = writeln!(
+        out,
+        "mark phases (background, wall): {} totalling {:.3} ms (max {:.3} ms, p99 {:.3} ms); \
+         mark start max {:.3} ms",
+        s.mark_times.count,
+        ms(s.mark_times.sum),
+        ms(s.mark_times.max),
+        ms(s.mark_times.quantile(0.99)),
+        ms(s.mark_start_times.max),
+    );
+    let _ = writeln!(out, "GC CPU fraction: {:.2} %", s.gc_cpu_fraction * 100.0);
+    let _ = writeln!(
+        out,
+        "heap in use: {:.2} MiB, live after last mark: {:.2} MiB, goal: {}, obtained: {:.2} MiB",
+        mib(s.heap_in_use_bytes),
+        mib(s.live_after_last_mark),
+        if s.heap_goal == usize::MAX {
+            "none".to_owned()
+        } else {
+            format!("{:.2} MiB", mib(s.heap_goal))
+        },
+        mib(s.heap_obtained_bytes),
+    );
+    let _ = writeln!(
+        out,
+        "objects: {} in use, {} allocated, {} freed",
+        s.objects_in_use, s.total_allocs, s.total_frees
+    );
+    match peak_rss() {
+        Some(rss) => {
+            let _ = writeln!(out, "peak RSS: {:.2} MiB", mib(rss));
+        }
+        None => {
+            let _ = writeln!(out, "peak RSS: unavailable");
+        }
+    }
+}
