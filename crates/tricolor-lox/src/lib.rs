@@ -39,6 +39,7 @@
 
 pub mod chunk;
 pub mod cli;
+pub mod code;
 pub mod compiler;
 pub mod disassemble;
 pub mod error;

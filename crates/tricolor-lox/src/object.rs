@@ -21,6 +21,7 @@
 //! Mutable parts are `RefLock`s (object barrier) or `GcCell`s (slot
 //! barrier), so every store of a GC pointer into the heap is barriered.
 
+use core::cell::Cell;
 use core::fmt;
 use core::hash::{BuildHasherDefault, Hash, Hasher};
 use std::collections::HashMap;
@@ -28,9 +29,15 @@ use std::collections::HashMap;
 use tricolor::{Gc, GcCell, Mutation, RefLock, Trace};
 
 use crate::chunk::{FunctionKind, write_number};
+use crate::code::{Capture, Op};
 
 /// A Lox value. `Copy`, two words.
+///
+/// The tag is a full word (`repr(C, u64)`): a value is then written as two
+/// 8-byte stores, which later 8-byte loads of the tag or payload can take
+/// straight from the store buffer.
 #[derive(Clone, Copy, Trace)]
+#[repr(C, u64)]
 pub enum Value<'gc> {
     /// `nil`.
     Nil,
@@ -205,24 +212,50 @@ impl fmt::Debug for Key<'_> {
 /// A table from interned names to `V` (globals, methods).
 pub type Table<'gc, V> = HashMap<Key<'gc>, V, IdBuild>;
 
-/// A loaded function: immutable once built.
+/// A loaded function: immutable once built (except its inline caches).
 #[derive(Trace)]
 pub struct Function<'gc> {
     /// Its name; `None` for the top-level script.
     pub name: Option<Gc<'gc, LoxString>>,
     /// The number of parameters.
     pub arity: u8,
-    /// The number of upvalues its closures capture.
-    pub upvalue_count: usize,
+    /// The most value-stack slots a call of it uses (see
+    /// [`max_slots`](crate::code::max_slots)).
+    pub max_slots: usize,
     /// What kind of function it is.
     #[trace(static)]
     pub kind: FunctionKind,
-    /// The bytecode.
-    pub code: Box<[u8]>,
-    /// The source line of each byte of `code`.
+    /// The code, decoded (see [`crate::code`]).
+    #[trace(static)]
+    pub ops: Box<[Op]>,
+    /// The source line of each op.
     pub lines: Box<[u32]>,
     /// The constant table.
     pub constants: Box<[Value<'gc>]>,
+    /// What its closures capture (one entry per upvalue).
+    #[trace(static)]
+    pub captures: Box<[Capture]>,
+    /// The inline caches of its property accesses and invocations.
+    pub caches: Box<[Cache<'gc>]>,
+}
+
+/// An inline cache for one property access or invocation site, keyed by the
+/// receiver's [`Shape`] (which determines its class and its fields):
+///
+/// * `GET_PROPERTY`: the field's `slot`;
+/// * `SET_PROPERTY`: the field's `slot`, and the shape after the store if it
+///   adds the field (`next`);
+/// * `INVOKE`: the `method` (the shape has no field of that name).
+#[derive(Trace, Default)]
+pub struct Cache<'gc> {
+    /// The shape the entry is for.
+    pub shape: GcCell<Option<Gc<'gc, Shape<'gc>>>>,
+    /// The shape after an added field.
+    pub next: GcCell<Option<Gc<'gc, Shape<'gc>>>>,
+    /// The method found.
+    pub method: GcCell<Option<Gc<'gc, Closure<'gc>>>>,
+    /// The field slot.
+    pub slot: Cell<u32>,
 }
 
 impl fmt::Display for Function<'_> {
@@ -262,6 +295,9 @@ pub struct Closure<'gc> {
 pub struct Class<'gc> {
     /// The class name.
     pub name: Gc<'gc, LoxString>,
+    /// The shape of its instances without fields: the root of its shape
+    /// tree, so that a shape identifies a class.
+    pub root_shape: Gc<'gc, Shape<'gc>>,
     /// Methods by name (inherited ones copied down, as in clox).
     pub methods: RefLock<Table<'gc, Gc<'gc, Closure<'gc>>>>,
     /// The `init` method, if any: kept apart from the table so that
@@ -271,9 +307,10 @@ pub struct Class<'gc> {
 
 impl<'gc> Class<'gc> {
     /// A class without methods.
-    pub fn new(name: Gc<'gc, LoxString>) -> Self {
+    pub fn new(mc: &Mutation<'gc>, name: Gc<'gc, LoxString>) -> Self {
         Class {
             name,
+            root_shape: Gc::new(mc, Shape::empty()),
             methods: RefLock::new(Table::default()),
             init: GcCell::new(None),
         }
@@ -294,10 +331,10 @@ pub const INLINE_FIELDS: usize = 4;
 /// than by a linear scan of their names.
 const LINEAR_LOOKUP_MAX: usize = 8;
 
-/// A hidden class: the names of an instance's fields in slot order. Shapes
-/// form a tree rooted at the empty shape; adding field `n` to an instance of
-/// shape `s` moves it to `s`'s child for `n`, so instances whose fields were
-/// added in the same order share one shape.
+/// A hidden class: the names of an instance's fields in slot order. Each
+/// class's shapes form a tree rooted at its empty shape; adding field `n` to
+/// an instance of shape `s` moves it to `s`'s child for `n`, so instances of
+/// a class whose fields were added in the same order share one shape.
 #[derive(Trace)]
 pub struct Shape<'gc> {
     /// Field names, by slot.
@@ -338,7 +375,7 @@ impl<'gc> Shape<'gc> {
     }
 
     /// The shape with `name` added after this shape's fields.
-    fn with_field(
+    pub fn with_field(
         this: Gc<'gc, Shape<'gc>>,
         mc: &Mutation<'gc>,
         name: Gc<'gc, LoxString>,
@@ -371,9 +408,36 @@ impl<'gc> Shape<'gc> {
 /// An instance's field values, laid out by its shape.
 #[derive(Trace)]
 pub struct Fields<'gc> {
-    shape: Gc<'gc, Shape<'gc>>,
-    inline: [Value<'gc>; INLINE_FIELDS],
-    rest: Vec<Value<'gc>>,
+    /// The names of the fields.
+    pub shape: Gc<'gc, Shape<'gc>>,
+    /// The first [`INLINE_FIELDS`] fields.
+    pub inline: [Value<'gc>; INLINE_FIELDS],
+    /// The others.
+    pub rest: Vec<Value<'gc>>,
+}
+
+impl<'gc> Fields<'gc> {
+    /// The value in `slot`.
+    #[inline]
+    pub fn get(&self, slot: usize) -> Value<'gc> {
+        if slot < INLINE_FIELDS {
+            self.inline[slot]
+        } else {
+            self.rest[slot - INLINE_FIELDS]
+        }
+    }
+
+    /// Stores `value` in `slot`, which must exist or be the next one.
+    #[inline]
+    pub fn set(&mut self, slot: usize, value: Value<'gc>) {
+        if slot < INLINE_FIELDS {
+            self.inline[slot] = value;
+        } else if slot - INLINE_FIELDS < self.rest.len() {
+            self.rest[slot - INLINE_FIELDS] = value;
+        } else {
+            self.rest.push(value);
+        }
+    }
 }
 
 /// An instance of a class.
@@ -381,33 +445,40 @@ pub struct Fields<'gc> {
 pub struct Instance<'gc> {
     /// Its class.
     pub class: Gc<'gc, Class<'gc>>,
-    fields: RefLock<Fields<'gc>>,
+    /// Its fields.
+    pub fields: RefLock<Fields<'gc>>,
 }
 
 impl<'gc> Instance<'gc> {
-    /// An instance without fields; `empty` is the empty [`Shape`].
+    /// An instance without fields.
     #[inline]
-    pub fn new(class: Gc<'gc, Class<'gc>>, empty: Gc<'gc, Shape<'gc>>) -> Self {
+    pub fn new(class: Gc<'gc, Class<'gc>>) -> Self {
         Instance {
             class,
             fields: RefLock::new(Fields {
-                shape: empty,
+                shape: class.root_shape,
                 inline: [Value::Nil; INLINE_FIELDS],
                 rest: Vec::new(),
             }),
         }
     }
 
-    /// The value of field `name`, if the instance has it.
+    /// The shape of its fields.
     #[inline]
-    pub fn field(&self, name: Gc<'gc, LoxString>) -> Option<Value<'gc>> {
+    pub fn shape(&self) -> Gc<'gc, Shape<'gc>> {
+        self.fields.borrow().shape
+    }
+
+    /// The value of field `name`, if the instance has it, with its slot and
+    /// the instance's shape.
+    #[inline]
+    pub fn field(
+        &self,
+        name: Gc<'gc, LoxString>,
+    ) -> (Gc<'gc, Shape<'gc>>, Option<(usize, Value<'gc>)>) {
         let f = self.fields.borrow();
-        let slot = f.shape.lookup(name)?;
-        Some(if slot < INLINE_FIELDS {
-            f.inline[slot]
-        } else {
-            f.rest[slot - INLINE_FIELDS]
-        })
+        let found = f.shape.lookup(name).map(|slot| (slot, f.get(slot)));
+        (f.shape, found)
     }
 
     /// The number of fields.
@@ -416,31 +487,25 @@ impl<'gc> Instance<'gc> {
     }
 
     /// Sets field `name` (adding it if needed), through the object barrier.
-    #[inline]
+    /// Returns the shape before, the shape after and the slot.
     pub fn set_field(
         this: Gc<'gc, Instance<'gc>>,
         mc: &Mutation<'gc>,
         name: Gc<'gc, LoxString>,
         value: Value<'gc>,
-    ) {
+    ) -> (Gc<'gc, Shape<'gc>>, Gc<'gc, Shape<'gc>>, usize) {
         let w = this.write(mc);
         let mut f = w.unlock(&this.fields).borrow_mut();
-        let slot = match f.shape.lookup(name) {
+        let before = f.shape;
+        let slot = match before.lookup(name) {
             Some(slot) => slot,
             None => {
-                let slot = f.shape.len();
-                f.shape = Shape::with_field(f.shape, mc, name);
-                if slot >= INLINE_FIELDS {
-                    f.rest.push(Value::Nil);
-                }
-                slot
+                f.shape = Shape::with_field(before, mc, name);
+                before.len()
             }
         };
-        if slot < INLINE_FIELDS {
-            f.inline[slot] = value;
-        } else {
-            f.rest[slot - INLINE_FIELDS] = value;
-        }
+        f.set(slot, value);
+        (before, f.shape, slot)
     }
 }
 

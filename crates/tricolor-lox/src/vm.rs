@@ -5,18 +5,23 @@
 //! Between mutation scopes the VM holds no GC pointer: everything lives in
 //! one [`VmState`] object reached from a [`Root`]:
 //!
-//! * `stack` — the value stack (`Vec<Value>`, only the live part);
+//! * `stack` — the value stack: a separate object, a fixed array of
+//!   [`STACK_MAX`] values, with the stack top `sp` in the state; slots at and
+//!   above `sp` hold `nil` between slices (see [`execute`]);
 //! * `frames` — call frames (closure, saved `ip`, stack base), at most
 //!   [`FRAMES_MAX`];
 //! * `open_upvalues` — `(slot, upvalue)` for every open upvalue, sorted by
 //!   slot (clox's linked list);
-//! * `globals` — a [`Table`] keyed by interned name;
+//! * `globals` — global variables by *slot*: the loader gives each global
+//!   name a slot the first time a function using it is loaded (see
+//!   [`crate::code`]), so that the instructions index a vector instead of
+//!   hashing the name;
 //! * `strings` — the intern table, weak: `hash → [Weak<LoxString>]`, purged
 //!   of dead entries when it has doubled since the last purge;
-//! * `init_string`, `empty_shape` — the interned `"init"` and the root of the
-//!   shape tree.
+//! * `init_string` — the interned `"init"`.
 //!
-//! Each of the first five is a `RefLock` field of the state object.
+//! `frames`, `open_upvalues`, `globals` and `strings` are `RefLock` fields of
+//! the state object; the stack is a `RefLock` object of its own.
 //!
 //! # Slices
 //!
@@ -31,10 +36,19 @@
 //! and finish (termination needs every mutator to pass a boundary). Inside a
 //! slice GC pointers live freely in Rust locals.
 //!
-//! The current frame's closure, code, constants, `ip` and base are cached in
-//! locals and written back to the frame only on a call, at a slice end or on
-//! an error.
+//! The current frame's closure, ops, constants, caches, `ip` and base are
+//! cached in locals and written back to the frame only on a call, at a slice
+//! end or on an error.
+//!
+//! # Inline caches
+//!
+//! Each class has its own tree of [`Shape`](crate::object::Shape)s, so an instance's shape
+//! determines both its fields and its class (whose methods are all defined
+//! before any instance can exist). `GET_PROPERTY`, `SET_PROPERTY` and
+//! `INVOKE` keep a one-entry cache per instruction, keyed by shape: the field
+//! slot, the shape after an added field, or the method.
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::Instant;
@@ -45,12 +59,12 @@ use tricolor::{
 
 use crate::chunk::{Constant, FunctionProto};
 use crate::cli::InterpretResult;
+use crate::code::{self, Op};
 use crate::compiler::compile;
 use crate::object::{
-    BoundMethod, Class, Closure, Function, IdBuild, Instance, Key, LoxString, Native, NativeFn,
-    Shape, Table, Upvalue, UpvalueState, Value, hash_str,
+    BoundMethod, Cache, Class, Closure, Function, IdBuild, Instance, Key, LoxString, Native,
+    NativeFn, Table, Upvalue, UpvalueState, Value, hash_str,
 };
-use crate::opcode::OpCode;
 
 /// The most call frames (clox's `FRAMES_MAX`); one more call is a
 /// `Stack overflow.` runtime error.
@@ -170,16 +184,52 @@ impl<'gc> Interner<'gc> {
     }
 }
 
+/// The value stack.
+type Stack<'gc> = [Value<'gc>; STACK_MAX];
+
+/// A global variable's slot.
+#[derive(Clone, Copy, Trace)]
+struct Global<'gc> {
+    value: Value<'gc>,
+    name: Gc<'gc, LoxString>,
+    defined: bool,
+}
+
+/// The global variables.
+#[derive(Trace, Default)]
+struct Globals<'gc> {
+    /// By slot.
+    slots: Vec<Global<'gc>>,
+    /// Name → slot.
+    index: Table<'gc, u32>,
+}
+
+impl<'gc> Globals<'gc> {
+    /// The slot of global `name`, made (undefined) if it has none yet.
+    fn slot(&mut self, name: Gc<'gc, LoxString>) -> u32 {
+        let next = self.slots.len() as u32;
+        let slot = *self.index.entry(Key(name)).or_insert(next);
+        if slot == next {
+            self.slots.push(Global {
+                value: Value::Nil,
+                name,
+                defined: false,
+            });
+        }
+        slot
+    }
+}
+
 /// Everything the VM keeps between slices (see the module docs).
 #[derive(Trace)]
 struct VmState<'gc> {
-    stack: RefLock<Vec<Value<'gc>>>,
+    stack: Gc<'gc, RefLock<Stack<'gc>>>,
+    sp: Cell<usize>,
     frames: RefLock<Vec<Frame<'gc>>>,
     open_upvalues: RefLock<Vec<(usize, Gc<'gc, Upvalue<'gc>>)>>,
-    globals: RefLock<Table<'gc, Value<'gc>>>,
+    globals: RefLock<Globals<'gc>>,
     strings: RefLock<Interner<'gc>>,
     init_string: Gc<'gc, LoxString>,
-    empty_shape: Gc<'gc, Shape<'gc>>,
 }
 
 /// How a VM is set up.
@@ -285,18 +335,20 @@ impl Vm {
                     arity: 0,
                 },
             );
-            let mut globals = Table::default();
-            globals.insert(Key(clock_name), Value::Native(clock));
+            let mut globals = Globals::default();
+            let slot = globals.slot(clock_name) as usize;
+            globals.slots[slot].value = Value::Native(clock);
+            globals.slots[slot].defined = true;
             let state = Gc::new(
                 mc,
                 VmState {
-                    stack: RefLock::new(Vec::with_capacity(STACK_MAX)),
+                    stack: Gc::new(mc, RefLock::new([Value::Nil; STACK_MAX])),
+                    sp: Cell::new(0),
                     frames: RefLock::new(Vec::with_capacity(FRAMES_MAX)),
                     open_upvalues: RefLock::new(Vec::new()),
                     globals: RefLock::new(globals),
                     strings: RefLock::new(strings),
                     init_string,
-                    empty_shape: Gc::new(mc, Shape::empty()),
                 },
             );
             Root::new(mc, state)
@@ -345,7 +397,8 @@ impl Vm {
             let state = root.get(mc);
             let w = state.write(mc);
             let mut strings = w.unlock(&state.strings).borrow_mut();
-            let function = load_function(mc, &mut strings, &script);
+            let mut globals = w.unlock(&state.globals).borrow_mut();
+            let function = load_function(mc, &mut strings, &mut globals, &script, &[]);
             let closure = Gc::new(
                 mc,
                 Closure {
@@ -353,9 +406,8 @@ impl Vm {
                     upvalues: Box::new([]),
                 },
             );
-            let mut stack = w.unlock(&state.stack).borrow_mut();
-            stack.clear();
-            stack.push(Value::Closure(closure));
+            state.stack.borrow_mut(mc)[0] = Value::Closure(closure);
+            state.sp.set(1);
             let mut frames = w.unlock(&state.frames).borrow_mut();
             frames.clear();
             frames.push(Frame {
@@ -378,19 +430,19 @@ impl Vm {
                 }
                 let state = root.get(mc);
                 let w = state.write(mc);
-                let mut stack = w.unlock(&state.stack).borrow_mut();
+                let mut stack = state.stack.borrow_mut(mc);
                 let mut frames = w.unlock(&state.frames).borrow_mut();
                 let mut open_upvalues = w.unlock(&state.open_upvalues).borrow_mut();
                 let mut globals = w.unlock(&state.globals).borrow_mut();
                 let mut strings = w.unlock(&state.strings).borrow_mut();
                 let mut cx = Slice {
                     stack: &mut stack,
+                    sp: &state.sp,
                     frames: &mut frames,
                     open_upvalues: &mut open_upvalues,
                     globals: &mut globals,
                     strings: &mut strings,
                     init_string: state.init_string,
-                    empty_shape: state.empty_shape,
                     out: buffer,
                     start,
                 };
@@ -456,46 +508,66 @@ impl crate::cli::Backend for Vm {
 }
 
 /// Converts a compiled function (and the functions in its constants) into GC
-/// objects, interning its strings.
+/// objects: decodes its code, interns its strings and gives its globals
+/// slots. `captures` is what its closures capture (decoded from the
+/// enclosing function's `OP_CLOSURE`).
 fn load_function<'gc>(
     mc: &Mutation<'gc>,
     strings: &mut Interner<'gc>,
+    globals: &mut Globals<'gc>,
     proto: &FunctionProto,
+    captures: &[code::Capture],
 ) -> Gc<'gc, Function<'gc>> {
-    let constants = proto
+    let mut decoded = code::decode(proto);
+    let constants: Box<[Value<'gc>]> = proto
         .chunk
         .constants
         .iter()
-        .map(|c| match c {
+        .enumerate()
+        .map(|(i, c)| match c {
             Constant::Number(n) => Value::Number(*n),
             Constant::String(s) => Value::String(strings.intern(mc, s)),
-            Constant::Function(f) => Value::Function(load_function(mc, strings, f)),
+            Constant::Function(f) => {
+                let captures = decoded
+                    .captures
+                    .iter()
+                    .find(|(constant, _)| *constant == i)
+                    .map_or(&[][..], |(_, c)| c);
+                Value::Function(load_function(mc, strings, globals, f, captures))
+            }
         })
         .collect();
+    decoded.resolve_globals(|constant| match constants[usize::from(constant)] {
+        Value::String(name) => globals.slot(name),
+        _ => unreachable!("a global's name is a string constant"),
+    });
     let name = proto.name.as_ref().map(|n| strings.intern(mc, n));
+    let max_slots = code::max_slots(&decoded.ops, proto.arity);
     Gc::new(
         mc,
         Function {
             name,
             arity: proto.arity,
-            upvalue_count: proto.upvalue_count,
+            max_slots,
             kind: proto.kind,
-            code: proto.chunk.code.clone().into_boxed_slice(),
-            lines: proto.chunk.lines.clone().into_boxed_slice(),
+            ops: decoded.ops.into_boxed_slice(),
+            lines: decoded.lines.into_boxed_slice(),
             constants,
+            captures: captures.into(),
+            caches: (0..decoded.caches).map(|_| Cache::default()).collect(),
         },
     )
 }
 
 /// What a slice works on: the state's containers, borrowed for the slice.
 struct Slice<'a, 'gc> {
-    stack: &'a mut Vec<Value<'gc>>,
+    stack: &'a mut Stack<'gc>,
+    sp: &'a Cell<usize>,
     frames: &'a mut Vec<Frame<'gc>>,
     open_upvalues: &'a mut Vec<(usize, Gc<'gc, Upvalue<'gc>>)>,
-    globals: &'a mut Table<'gc, Value<'gc>>,
+    globals: &'a mut Globals<'gc>,
     strings: &'a mut Interner<'gc>,
     init_string: Gc<'gc, LoxString>,
-    empty_shape: Gc<'gc, Shape<'gc>>,
     out: &'a mut Vec<u8>,
     start: Instant,
 }
@@ -518,180 +590,294 @@ impl<'gc> Slice<'_, 'gc> {
                 None => writeln!(report, "[line {line}] in script"),
             };
         }
-        self.stack.clear();
+        self.stack[..self.sp.get()].fill(Value::Nil);
+        self.sp.set(0);
         self.frames.clear();
         self.open_upvalues.clear();
         report
     }
+}
 
-    /// The upvalue for stack slot `slot`: the open one if there is one, else
-    /// a new one.
-    fn capture_upvalue(&mut self, mc: &Mutation<'gc>, slot: usize) -> Gc<'gc, Upvalue<'gc>> {
-        let open = &mut *self.open_upvalues;
-        let mut at = open.len();
-        while at > 0 {
-            let (s, upvalue) = open[at - 1];
-            if s == slot {
-                return upvalue;
-            }
-            if s < slot {
-                break;
-            }
-            at -= 1;
+/// The upvalue for stack slot `slot`: the open one if there is one, else a
+/// new one.
+#[inline(never)]
+fn capture_upvalue<'gc>(
+    mc: &Mutation<'gc>,
+    open: &mut Vec<(usize, Gc<'gc, Upvalue<'gc>>)>,
+    slot: usize,
+) -> Gc<'gc, Upvalue<'gc>> {
+    let mut at = open.len();
+    while at > 0 {
+        let (s, upvalue) = open[at - 1];
+        if s == slot {
+            return upvalue;
         }
-        let upvalue = Gc::new(mc, RefLock::new(UpvalueState::Open(slot)));
-        open.insert(at, (slot, upvalue));
-        upvalue
-    }
-
-    /// Closes every open upvalue of a slot at or above `from`.
-    #[inline]
-    fn close_upvalues(&mut self, mc: &Mutation<'gc>, from: usize) {
-        while let Some(&(slot, upvalue)) = self.open_upvalues.last() {
-            if slot < from {
-                break;
-            }
-            *upvalue.borrow_mut(mc) = UpvalueState::Closed(self.stack[slot]);
-            self.open_upvalues.pop();
+        if s < slot {
+            break;
         }
+        at -= 1;
     }
+    let upvalue = Gc::new(mc, RefLock::new(UpvalueState::Open(slot)));
+    open.insert(at, (slot, upvalue));
+    upvalue
+}
 
-    /// Prepares a call of a callee that is not a closure: instantiates a
-    /// class, binds a method's receiver or runs a native. Returns the closure
-    /// to push a frame for, if any.
-    #[inline(never)]
-    fn call_other(
-        &mut self,
-        mc: &Mutation<'gc>,
-        callee: Value<'gc>,
-        argc: usize,
-    ) -> Result<Option<Gc<'gc, Closure<'gc>>>, String> {
-        let slot = self.stack.len() - argc - 1;
-        match callee {
-            Value::Closure(c) => Ok(Some(c)),
-            Value::BoundMethod(b) => {
-                self.stack[slot] = b.receiver;
-                Ok(Some(b.method))
-            }
-            Value::Class(class) => {
-                let instance = Gc::new(mc, Instance::new(class, self.empty_shape));
-                self.stack[slot] = Value::Instance(instance);
-                match class.init.get() {
-                    Some(init) => Ok(Some(init)),
-                    None if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
-                    None => Ok(None),
-                }
-            }
-            Value::Native(native) => {
-                if argc != usize::from(native.arity) {
-                    return Err(format!(
-                        "Expected {} arguments but got {argc}.",
-                        native.arity
-                    ));
-                }
-                let result = match native.function {
-                    NativeFn::Clock => Value::Number(self.start.elapsed().as_secs_f64()),
-                };
-                self.stack.truncate(slot);
-                self.stack.push(result);
-                Ok(None)
-            }
-            _ => Err("Can only call functions and classes.".to_owned()),
+/// Closes every open upvalue of a slot at or above `from`.
+#[inline(never)]
+fn close_upvalues<'gc>(
+    mc: &Mutation<'gc>,
+    open: &mut Vec<(usize, Gc<'gc, Upvalue<'gc>>)>,
+    stack: &[Value<'gc>],
+    from: usize,
+) {
+    while let Some(&(slot, upvalue)) = open.last() {
+        if slot < from {
+            break;
         }
-    }
-
-    /// `a + b` for two strings: the interned concatenation.
-    #[inline(never)]
-    fn concatenate(
-        &mut self,
-        mc: &Mutation<'gc>,
-        a: Gc<'gc, LoxString>,
-        b: Gc<'gc, LoxString>,
-    ) -> Value<'gc> {
-        let mut s = String::with_capacity(a.chars.len() + b.chars.len());
-        s.push_str(&a.chars);
-        s.push_str(&b.chars);
-        Value::String(self.strings.intern(mc, &s))
-    }
-
-    #[inline(never)]
-    fn print(&mut self, value: Value<'gc>) {
-        let _ = writeln!(self.out, "{value}");
+        *upvalue.borrow_mut(mc) = UpvalueState::Closed(stack[slot]);
+        open.pop();
     }
 }
 
-const OP_CONSTANT: u8 = OpCode::Constant as u8;
-const OP_NIL: u8 = OpCode::Nil as u8;
-const OP_TRUE: u8 = OpCode::True as u8;
-const OP_FALSE: u8 = OpCode::False as u8;
-const OP_POP: u8 = OpCode::Pop as u8;
-const OP_GET_LOCAL: u8 = OpCode::GetLocal as u8;
-const OP_SET_LOCAL: u8 = OpCode::SetLocal as u8;
-const OP_GET_GLOBAL: u8 = OpCode::GetGlobal as u8;
-const OP_DEFINE_GLOBAL: u8 = OpCode::DefineGlobal as u8;
-const OP_SET_GLOBAL: u8 = OpCode::SetGlobal as u8;
-const OP_GET_UPVALUE: u8 = OpCode::GetUpvalue as u8;
-const OP_SET_UPVALUE: u8 = OpCode::SetUpvalue as u8;
-const OP_GET_PROPERTY: u8 = OpCode::GetProperty as u8;
-const OP_SET_PROPERTY: u8 = OpCode::SetProperty as u8;
-const OP_GET_SUPER: u8 = OpCode::GetSuper as u8;
-const OP_EQUAL: u8 = OpCode::Equal as u8;
-const OP_GREATER: u8 = OpCode::Greater as u8;
-const OP_LESS: u8 = OpCode::Less as u8;
-const OP_ADD: u8 = OpCode::Add as u8;
-const OP_SUBTRACT: u8 = OpCode::Subtract as u8;
-const OP_MULTIPLY: u8 = OpCode::Multiply as u8;
-const OP_DIVIDE: u8 = OpCode::Divide as u8;
-const OP_NOT: u8 = OpCode::Not as u8;
-const OP_NEGATE: u8 = OpCode::Negate as u8;
-const OP_PRINT: u8 = OpCode::Print as u8;
-const OP_JUMP: u8 = OpCode::Jump as u8;
-const OP_JUMP_IF_FALSE: u8 = OpCode::JumpIfFalse as u8;
-const OP_LOOP: u8 = OpCode::Loop as u8;
-const OP_CALL: u8 = OpCode::Call as u8;
-const OP_INVOKE: u8 = OpCode::Invoke as u8;
-const OP_SUPER_INVOKE: u8 = OpCode::SuperInvoke as u8;
-const OP_CLOSURE: u8 = OpCode::Closure as u8;
-const OP_CLOSE_UPVALUE: u8 = OpCode::CloseUpvalue as u8;
-const OP_RETURN: u8 = OpCode::Return as u8;
-const OP_CLASS: u8 = OpCode::Class as u8;
-const OP_INHERIT: u8 = OpCode::Inherit as u8;
-const OP_METHOD: u8 = OpCode::Method as u8;
+/// Prepares a call of a callee that is not a closure: instantiates a class,
+/// binds a method's receiver or runs a native. Returns the value for the
+/// callee's stack slot (the receiver, or the native's result) and the
+/// closure to push a frame for, if any.
+#[inline(never)]
+fn call_other<'gc>(
+    mc: &Mutation<'gc>,
+    callee: Value<'gc>,
+    argc: usize,
+    start: Instant,
+) -> Result<(Value<'gc>, Option<Gc<'gc, Closure<'gc>>>), String> {
+    match callee {
+        Value::Closure(c) => Ok((callee, Some(c))),
+        Value::BoundMethod(b) => Ok((b.receiver, Some(b.method))),
+        Value::Class(class) => {
+            let instance = Value::Instance(Gc::new(mc, Instance::new(class)));
+            match class.init.get() {
+                Some(init) => Ok((instance, Some(init))),
+                None if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
+                None => Ok((instance, None)),
+            }
+        }
+        Value::Native(native) => {
+            if argc != usize::from(native.arity) {
+                return Err(format!(
+                    "Expected {} arguments but got {argc}.",
+                    native.arity
+                ));
+            }
+            let result = match native.function {
+                NativeFn::Clock => Value::Number(start.elapsed().as_secs_f64()),
+            };
+            Ok((result, None))
+        }
+        _ => Err("Can only call functions and classes.".to_owned()),
+    }
+}
+
+/// `a + b` for two strings: the interned concatenation.
+#[inline(never)]
+fn concatenate<'gc>(
+    mc: &Mutation<'gc>,
+    strings: &mut Interner<'gc>,
+    a: Gc<'gc, LoxString>,
+    b: Gc<'gc, LoxString>,
+) -> Value<'gc> {
+    let mut s = String::with_capacity(a.chars.len() + b.chars.len());
+    s.push_str(&a.chars);
+    s.push_str(&b.chars);
+    Value::String(strings.intern(mc, &s))
+}
+
+#[inline(never)]
+fn print(out: &mut Vec<u8>, value: Value<'_>) {
+    let _ = writeln!(out, "{value}");
+}
+
+#[inline(never)]
+fn inherit<'gc>(mc: &Mutation<'gc>, subclass: Gc<'gc, Class<'gc>>, superclass: Gc<'gc, Class<'gc>>) {
+    {
+        let w = subclass.write(mc);
+        let mut methods = w.unlock(&subclass.methods).borrow_mut();
+        for (k, v) in superclass.methods.borrow().iter() {
+            methods.insert(*k, *v);
+        }
+    }
+    subclass.init.set(mc, superclass.init.get());
+}
+
+#[inline(never)]
+fn define_method<'gc>(
+    mc: &Mutation<'gc>,
+    class: Gc<'gc, Class<'gc>>,
+    name: Gc<'gc, LoxString>,
+    method: Gc<'gc, Closure<'gc>>,
+    init_string: Gc<'gc, LoxString>,
+) {
+    {
+        let w = class.write(mc);
+        w.unlock(&class.methods)
+            .borrow_mut()
+            .insert(Key(name), method);
+    }
+    if Gc::ptr_eq(name, init_string) {
+        class.init.set(mc, Some(method));
+    }
+}
+
+#[inline(never)]
+fn bind_method<'gc>(
+    mc: &Mutation<'gc>,
+    receiver: Value<'gc>,
+    method: Gc<'gc, Closure<'gc>>,
+) -> Value<'gc> {
+    Value::BoundMethod(Gc::new(mc, BoundMethod { receiver, method }))
+}
+
+/// `GET_PROPERTY` on `instance` when its cache missed: the field (caching its
+/// slot) or a bound method.
+#[inline(never)]
+fn get_property_slow<'gc>(
+    mc: &Mutation<'gc>,
+    instance: Gc<'gc, Instance<'gc>>,
+    name: Gc<'gc, LoxString>,
+    cache: Option<&Cache<'gc>>,
+) -> Result<Value<'gc>, String> {
+    let (shape, field) = instance.field(name);
+    if let Some((slot, value)) = field {
+        if let Some(cache) = cache {
+            cache.shape.set(mc, Some(shape));
+            cache.slot.set(slot as u32);
+        }
+        return Ok(value);
+    }
+    match instance.class.find_method(name) {
+        Some(method) => Ok(bind_method(mc, Value::Instance(instance), method)),
+        None => Err(format!("Undefined property '{}'.", name.chars)),
+    }
+}
+
+/// `SET_PROPERTY` when the cache missed: sets the field and caches the shape
+/// transition.
+#[inline(never)]
+fn set_property_slow<'gc>(
+    mc: &Mutation<'gc>,
+    instance: Gc<'gc, Instance<'gc>>,
+    name: Gc<'gc, LoxString>,
+    value: Value<'gc>,
+    cache: Option<&Cache<'gc>>,
+) {
+    let (before, after, slot) = Instance::set_field(instance, mc, name, value);
+    if let Some(cache) = cache {
+        cache.shape.set(mc, Some(before));
+        cache.next.set(mc, Some(after));
+        cache.slot.set(slot as u32);
+    }
+}
+
+/// What an `INVOKE` calls when its cache missed: a field's value (to call as
+/// a value) or a method (cached).
+#[inline(never)]
+fn invoke_slow<'gc>(
+    mc: &Mutation<'gc>,
+    instance: Gc<'gc, Instance<'gc>>,
+    name: Gc<'gc, LoxString>,
+    cache: Option<&Cache<'gc>>,
+) -> Result<Result<Gc<'gc, Closure<'gc>>, Value<'gc>>, String> {
+    let (shape, field) = instance.field(name);
+    if let Some((_, value)) = field {
+        return Ok(Err(value));
+    }
+    match instance.class.find_method(name) {
+        Some(method) => {
+            if let Some(cache) = cache {
+                cache.shape.set(mc, Some(shape));
+                cache.method.set(mc, Some(method));
+            }
+            Ok(Ok(method))
+        }
+        None => Err(format!("Undefined property '{}'.", name.chars)),
+    }
+}
+
+/// Makes a closure of `function`, capturing from the current frame (`base`)
+/// and closure.
+#[inline(never)]
+fn make_closure<'gc>(
+    mc: &Mutation<'gc>,
+    open: &mut Vec<(usize, Gc<'gc, Upvalue<'gc>>)>,
+    function: Gc<'gc, Function<'gc>>,
+    enclosing: Gc<'gc, Closure<'gc>>,
+    base: usize,
+) -> Value<'gc> {
+    let upvalues = function
+        .captures
+        .iter()
+        .map(|c| {
+            if c.is_local {
+                capture_upvalue(mc, open, base + usize::from(c.index))
+            } else {
+                enclosing.upvalues[usize::from(c.index)]
+            }
+        })
+        .collect();
+    Value::Closure(Gc::new(mc, Closure { function, upvalues }))
+}
 
 /// Runs instructions until the budget is spent, the script returns, or a
 /// runtime error (its message) occurs. On return, the top frame's `ip` is
 /// current.
+///
+/// The frame and global vectors are moved out of the state into locals for
+/// the slice (so that the compiler can keep them in registers) and moved back
+/// at the end: sound, as a `Gc` in a local of the scope stays valid for the
+/// whole scope, and nothing reads the state object during the slice.
+///
+/// The value stack is a fixed array, so every access is one bounds check
+/// against a constant; a call checks that the callee's frame (its base plus
+/// its function's [`max_slots`](Function::max_slots)) fits, and records the
+/// highest slot any frame may have written (`hw`). At the end of the slice
+/// the slots from `sp` to `hw` are reset to `nil`, so that between slices the
+/// stack holds no stale pointers (the collector traces all of it). The frame
+/// vector is [`FRAMES_MAX`] long during the slice, with the frame count in
+/// `fp`, and is cut back to `fp` at the end.
 #[allow(clippy::too_many_lines)]
 fn execute<'gc>(
     mc: &Mutation<'gc>,
     cx: &mut Slice<'_, 'gc>,
     mut budget: u32,
 ) -> Result<Flow, String> {
-    let frame = *cx.frames.last().expect("a frame to run");
+    let stack: &mut Stack<'gc> = cx.stack;
+    let mut frames = core::mem::take(cx.frames);
+    let mut open_upvalues = core::mem::take(cx.open_upvalues);
+    let mut globals = core::mem::take(&mut cx.globals.slots);
+    let init_string = cx.init_string;
+    let start = cx.start;
+
+    let mut fp = frames.len();
+    let frame = frames[fp - 1];
+    frames.resize(FRAMES_MAX, frame);
+    let mut sp = cx.sp.get();
+    // Every slot a live frame may write is below `hw`.
+    let mut hw = frames[..fp]
+        .iter()
+        .map(|f| f.base + f.closure.function.max_slots)
+        .max()
+        .unwrap_or(0)
+        .max(sp);
     let mut closure: Gc<'gc, Closure<'gc>> = frame.closure;
     let function: &'gc Function<'gc> = Gc::as_ref(closure.function);
-    let mut code: &'gc [u8] = &function.code;
+    let mut ops: &'gc [Op] = &function.ops;
     let mut constants: &'gc [Value<'gc>] = &function.constants;
+    let mut caches: &'gc [Cache<'gc>] = &function.caches;
     let mut ip = frame.ip;
     let mut base = frame.base;
 
-    macro_rules! read_byte {
-        () => {{
-            let b = code[ip];
-            ip += 1;
-            b
-        }};
-    }
-    macro_rules! read_short {
-        () => {{
-            let s = u16::from_be_bytes([code[ip], code[ip + 1]]);
-            ip += 2;
-            usize::from(s)
-        }};
-    }
-    macro_rules! read_string {
-        () => {{
-            match constants[usize::from(read_byte!())] {
+    macro_rules! string {
+        ($index:expr) => {{
+            match constants[usize::from($index)] {
                 Value::String(s) => s,
                 _ => unreachable!("name operand is not a string constant"),
             }
@@ -699,37 +885,43 @@ fn execute<'gc>(
     }
     macro_rules! save_ip {
         () => {
-            if let Some(f) = cx.frames.last_mut() {
-                f.ip = ip;
-            }
+            frames[fp - 1].ip = ip;
         };
     }
+    // Leaves the dispatch loop with a runtime error. (Only used directly in
+    // the dispatch loop, never inside an inner loop.)
     macro_rules! throw {
         ($($msg:tt)*) => {{
             save_ip!();
-            return Err(format!($($msg)*));
+            break Err(format!($($msg)*));
+        }};
+    }
+    macro_rules! push {
+        ($v:expr) => {{
+            let v = $v;
+            stack[sp] = v;
+            sp += 1;
+        }};
+    }
+    macro_rules! pop {
+        () => {{
+            sp -= 1;
+            stack[sp]
         }};
     }
     macro_rules! peek {
         ($n:expr) => {
-            cx.stack[cx.stack.len() - 1 - $n]
-        };
-    }
-    macro_rules! pop {
-        () => {
-            match cx.stack.pop() {
-                Some(v) => v,
-                None => unreachable!("stack underflow"),
-            }
+            stack[sp - 1 - $n]
         };
     }
     macro_rules! load_frame {
         () => {{
-            let f = *cx.frames.last().expect("a frame");
+            let f = frames[fp - 1];
             closure = f.closure;
             let function: &'gc Function<'gc> = Gc::as_ref(closure.function);
-            code = &function.code;
+            ops = &function.ops;
             constants = &function.constants;
+            caches = &function.caches;
             ip = f.ip;
             base = f.base;
         }};
@@ -740,27 +932,35 @@ fn execute<'gc>(
         ($callee:expr, $argc:expr) => {{
             let callee: Gc<'gc, Closure<'gc>> = $callee;
             let argc: usize = $argc;
-            let f = Gc::as_ref(callee.function);
+            let f: &'gc Function<'gc> = Gc::as_ref(callee.function);
             if argc != usize::from(f.arity) {
                 throw!("Expected {} arguments but got {}.", f.arity, argc);
             }
-            if cx.frames.len() == FRAMES_MAX {
+            if fp == FRAMES_MAX {
+                throw!("Stack overflow.");
+            }
+            let new_base = sp - argc - 1;
+            let need = new_base + f.max_slots;
+            if need > STACK_MAX {
                 throw!("Stack overflow.");
             }
             save_ip!();
-            base = cx.stack.len() - argc - 1;
-            cx.frames.push(Frame {
+            hw = hw.max(need);
+            base = new_base;
+            frames[fp] = Frame {
                 closure: callee,
                 ip: 0,
                 base,
-            });
+            };
+            fp += 1;
             closure = callee;
-            code = &f.code;
+            ops = &f.ops;
             constants = &f.constants;
+            caches = &f.caches;
             ip = 0;
             budget -= 1;
             if budget == 0 {
-                return Ok(Flow::Yield);
+                break Ok(Flow::Yield);
             }
         }};
     }
@@ -771,12 +971,18 @@ fn execute<'gc>(
             if let Value::Closure(c) = callee {
                 call_closure!(c, argc);
             } else {
-                match cx.call_other(mc, callee, argc) {
-                    Ok(Some(c)) => call_closure!(c, argc),
-                    Ok(None) => {}
+                match call_other(mc, callee, argc, start) {
+                    Ok((value, closure)) => {
+                        let slot = sp - argc - 1;
+                        stack[slot] = value;
+                        match closure {
+                            Some(c) => call_closure!(c, argc),
+                            None => sp = slot + 1,
+                        }
+                    }
                     Err(message) => {
                         save_ip!();
-                        return Err(message);
+                        break Err(message);
                     }
                 }
             }
@@ -784,213 +990,213 @@ fn execute<'gc>(
     }
     macro_rules! binary_number {
         ($op:tt, $wrap:expr) => {{
-            let len = cx.stack.len();
-            match (cx.stack[len - 2], cx.stack[len - 1]) {
+            match (stack[sp - 2], stack[sp - 1]) {
                 (Value::Number(a), Value::Number(b)) => {
-                    cx.stack[len - 2] = $wrap(a $op b);
-                    cx.stack.truncate(len - 1);
+                    stack[sp - 2] = $wrap(a $op b);
+                    sp -= 1;
                 }
                 _ => throw!("Operands must be numbers."),
             }
         }};
     }
 
-    loop {
-        match read_byte!() {
-            OP_CONSTANT => {
-                let value = constants[usize::from(read_byte!())];
-                cx.stack.push(value);
-            }
-            OP_NIL => cx.stack.push(Value::Nil),
-            OP_TRUE => cx.stack.push(Value::Bool(true)),
-            OP_FALSE => cx.stack.push(Value::Bool(false)),
-            OP_POP => {
-                pop!();
-            }
-            OP_GET_LOCAL => {
-                let slot = usize::from(read_byte!());
-                let value = cx.stack[base + slot];
-                cx.stack.push(value);
-            }
-            OP_SET_LOCAL => {
-                let slot = usize::from(read_byte!());
-                cx.stack[base + slot] = peek!(0);
-            }
-            OP_GET_GLOBAL => {
-                let name = read_string!();
-                match cx.globals.get(&Key(name)) {
-                    Some(&value) => cx.stack.push(value),
-                    None => throw!("Undefined variable '{}'.", name.chars),
+    let result: Result<Flow, String> = loop {
+        let op = ops[ip];
+        ip += 1;
+        match op {
+            Op::Constant(index) => push!(constants[usize::from(index)]),
+            Op::Nil => push!(Value::Nil),
+            Op::True => push!(Value::Bool(true)),
+            Op::False => push!(Value::Bool(false)),
+            Op::Pop => sp -= 1,
+            Op::GetLocal(slot) => push!(stack[base + usize::from(slot)]),
+            Op::SetLocal(slot) => stack[base + usize::from(slot)] = peek!(0),
+            Op::GetGlobal(slot) => {
+                let global = globals[slot as usize];
+                if !global.defined {
+                    throw!("Undefined variable '{}'.", global.name.chars);
                 }
+                push!(global.value);
             }
-            OP_DEFINE_GLOBAL => {
-                let name = read_string!();
-                let value = pop!();
-                cx.globals.insert(Key(name), value);
+            Op::DefineGlobal(slot) => {
+                let global = &mut globals[slot as usize];
+                global.value = pop!();
+                global.defined = true;
             }
-            OP_SET_GLOBAL => {
-                let name = read_string!();
-                let value = peek!(0);
-                match cx.globals.get_mut(&Key(name)) {
-                    Some(slot) => *slot = value,
-                    None => throw!("Undefined variable '{}'.", name.chars),
+            Op::SetGlobal(slot) => {
+                let global = &mut globals[slot as usize];
+                if !global.defined {
+                    throw!("Undefined variable '{}'.", global.name.chars);
                 }
+                global.value = peek!(0);
             }
-            OP_GET_UPVALUE => {
-                let upvalue = closure.upvalues[usize::from(read_byte!())];
+            Op::GetUpvalue(index) => {
+                let upvalue = closure.upvalues[usize::from(index)];
                 let value = match *upvalue.borrow() {
-                    UpvalueState::Open(slot) => cx.stack[slot],
+                    UpvalueState::Open(slot) => stack[slot],
                     UpvalueState::Closed(value) => value,
                 };
-                cx.stack.push(value);
+                push!(value);
             }
-            OP_SET_UPVALUE => {
-                let upvalue = closure.upvalues[usize::from(read_byte!())];
+            Op::SetUpvalue(index) => {
+                let upvalue = closure.upvalues[usize::from(index)];
                 let value = peek!(0);
                 let open = match *upvalue.borrow() {
                     UpvalueState::Open(slot) => Some(slot),
                     UpvalueState::Closed(_) => None,
                 };
                 match open {
-                    Some(slot) => cx.stack[slot] = value,
+                    Some(slot) => stack[slot] = value,
                     None => *upvalue.borrow_mut(mc) = UpvalueState::Closed(value),
                 }
             }
-            OP_GET_PROPERTY => {
-                let name = read_string!();
+            Op::GetProperty { name, cache } => {
                 let Value::Instance(instance) = peek!(0) else {
                     throw!("Only instances have properties.");
                 };
-                let top = cx.stack.len() - 1;
-                if let Some(value) = instance.field(name) {
-                    cx.stack[top] = value;
-                } else {
-                    match instance.class.find_method(name) {
-                        Some(method) => {
-                            let bound = Gc::new(
-                                mc,
-                                BoundMethod {
-                                    receiver: Value::Instance(instance),
-                                    method,
-                                },
-                            );
-                            cx.stack[top] = Value::BoundMethod(bound);
+                let cache = caches.get(usize::from(cache));
+                let hit = {
+                    let fields = instance.fields.borrow();
+                    match cache {
+                        Some(c) if c.shape.get().is_some_and(|s| Gc::ptr_eq(s, fields.shape)) => {
+                            Some(fields.get(c.slot.get() as usize))
                         }
-                        None => throw!("Undefined property '{}'.", name.chars),
+                        _ => None,
                     }
-                }
+                };
+                let value = match hit {
+                    Some(value) => value,
+                    None => match get_property_slow(mc, instance, string!(name), cache) {
+                        Ok(value) => value,
+                        Err(message) => {
+                            save_ip!();
+                            break Err(message);
+                        }
+                    },
+                };
+                stack[sp - 1] = value;
             }
-            OP_SET_PROPERTY => {
-                let name = read_string!();
+            Op::SetProperty { name, cache } => {
                 let Value::Instance(instance) = peek!(1) else {
                     throw!("Only instances have fields.");
                 };
                 let value = pop!();
-                Instance::set_field(instance, mc, name, value);
-                let top = cx.stack.len() - 1;
-                cx.stack[top] = value;
+                let cache = caches.get(usize::from(cache));
+                let done = match cache {
+                    Some(c) => {
+                        let w = instance.write(mc);
+                        let mut fields = w.unlock(&instance.fields).borrow_mut();
+                        if c.shape.get().is_some_and(|s| Gc::ptr_eq(s, fields.shape)) {
+                            if let Some(next) = c.next.get() {
+                                fields.shape = next;
+                            }
+                            fields.set(c.slot.get() as usize, value);
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    None => false,
+                };
+                if !done {
+                    set_property_slow(mc, instance, string!(name), value, cache);
+                }
+                stack[sp - 1] = value;
             }
-            OP_GET_SUPER => {
-                let name = read_string!();
+            Op::GetSuper(name) => {
+                let name = string!(name);
                 let Value::Class(superclass) = pop!() else {
                     unreachable!("superclass is not a class");
                 };
                 let Some(method) = superclass.find_method(name) else {
                     throw!("Undefined property '{}'.", name.chars);
                 };
-                let top = cx.stack.len() - 1;
-                let bound = Gc::new(
-                    mc,
-                    BoundMethod {
-                        receiver: cx.stack[top],
-                        method,
-                    },
-                );
-                cx.stack[top] = Value::BoundMethod(bound);
+                stack[sp - 1] = bind_method(mc, stack[sp - 1], method);
             }
-            OP_EQUAL => {
+            Op::Equal => {
                 let b = pop!();
-                let top = cx.stack.len() - 1;
-                cx.stack[top] = Value::Bool(cx.stack[top].equals(b));
+                stack[sp - 1] = Value::Bool(stack[sp - 1].equals(b));
             }
-            OP_GREATER => binary_number!(>, Value::Bool),
-            OP_LESS => binary_number!(<, Value::Bool),
-            OP_ADD => {
-                let len = cx.stack.len();
-                match (cx.stack[len - 2], cx.stack[len - 1]) {
+            Op::Greater => binary_number!(>, Value::Bool),
+            Op::Less => binary_number!(<, Value::Bool),
+            Op::Add => {
+                match (stack[sp - 2], stack[sp - 1]) {
                     (Value::Number(a), Value::Number(b)) => {
-                        cx.stack[len - 2] = Value::Number(a + b);
+                        stack[sp - 2] = Value::Number(a + b);
                     }
                     (Value::String(a), Value::String(b)) => {
-                        let s = cx.concatenate(mc, a, b);
-                        cx.stack[len - 2] = s;
+                        stack[sp - 2] = concatenate(mc, cx.strings, a, b);
                     }
                     _ => throw!("Operands must be two numbers or two strings."),
                 }
-                cx.stack.truncate(len - 1);
+                sp -= 1;
             }
-            OP_SUBTRACT => binary_number!(-, Value::Number),
-            OP_MULTIPLY => binary_number!(*, Value::Number),
-            OP_DIVIDE => binary_number!(/, Value::Number),
-            OP_NOT => {
-                let top = cx.stack.len() - 1;
-                cx.stack[top] = Value::Bool(cx.stack[top].is_falsey());
-            }
-            OP_NEGATE => {
-                let top = cx.stack.len() - 1;
-                match cx.stack[top] {
-                    Value::Number(n) => cx.stack[top] = Value::Number(-n),
-                    _ => throw!("Operand must be a number."),
-                }
-            }
-            OP_PRINT => {
+            Op::Subtract => binary_number!(-, Value::Number),
+            Op::Multiply => binary_number!(*, Value::Number),
+            Op::Divide => binary_number!(/, Value::Number),
+            Op::Not => stack[sp - 1] = Value::Bool(stack[sp - 1].is_falsey()),
+            Op::Negate => match stack[sp - 1] {
+                Value::Number(n) => stack[sp - 1] = Value::Number(-n),
+                _ => throw!("Operand must be a number."),
+            },
+            Op::Print => {
                 let value = pop!();
-                cx.print(value);
+                print(cx.out, value);
             }
-            OP_JUMP => {
-                let offset = read_short!();
-                ip += offset;
-            }
-            OP_JUMP_IF_FALSE => {
-                let offset = read_short!();
+            Op::Jump(to) => ip = to as usize,
+            Op::JumpIfFalse(to) => {
                 if peek!(0).is_falsey() {
-                    ip += offset;
+                    ip = to as usize;
                 }
             }
-            OP_LOOP => {
-                let offset = read_short!();
-                ip -= offset;
+            Op::Loop(to) => {
+                ip = to as usize;
                 budget -= 1;
                 if budget == 0 {
                     save_ip!();
-                    return Ok(Flow::Yield);
+                    break Ok(Flow::Yield);
                 }
             }
-            OP_CALL => {
-                let argc = usize::from(read_byte!());
+            Op::Call(argc) => {
+                let argc = usize::from(argc);
                 let callee = peek!(argc);
                 call_value!(callee, argc);
             }
-            OP_INVOKE => {
-                let name = read_string!();
-                let argc = usize::from(read_byte!());
+            Op::Invoke { name, argc, cache } => {
+                let argc = usize::from(argc);
                 let Value::Instance(instance) = peek!(argc) else {
                     throw!("Only instances have methods.");
                 };
-                if let Some(value) = instance.field(name) {
-                    let slot = cx.stack.len() - argc - 1;
-                    cx.stack[slot] = value;
-                    call_value!(value, argc);
-                } else {
-                    match instance.class.find_method(name) {
-                        Some(method) => call_closure!(method, argc),
-                        None => throw!("Undefined property '{}'.", name.chars),
+                let cache = caches.get(usize::from(cache));
+                let hit = match cache {
+                    Some(c) => {
+                        let shape = instance.shape();
+                        if c.shape.get().is_some_and(|s| Gc::ptr_eq(s, shape)) {
+                            c.method.get()
+                        } else {
+                            None
+                        }
                     }
+                    None => None,
+                };
+                match hit {
+                    Some(method) => call_closure!(method, argc),
+                    None => match invoke_slow(mc, instance, string!(name), cache) {
+                        Ok(Ok(method)) => call_closure!(method, argc),
+                        Ok(Err(value)) => {
+                            stack[sp - argc - 1] = value;
+                            call_value!(value, argc);
+                        }
+                        Err(message) => {
+                            save_ip!();
+                            break Err(message);
+                        }
+                    },
                 }
             }
-            OP_SUPER_INVOKE => {
-                let name = read_string!();
-                let argc = usize::from(read_byte!());
+            Op::SuperInvoke { name, argc } => {
+                let name = string!(name);
+                let argc = usize::from(argc);
                 let Value::Class(superclass) = pop!() else {
                     unreachable!("superclass is not a class");
                 };
@@ -999,90 +1205,65 @@ fn execute<'gc>(
                     None => throw!("Undefined property '{}'.", name.chars),
                 }
             }
-            OP_CLOSURE => {
-                let Value::Function(f) = constants[usize::from(read_byte!())] else {
+            Op::Closure(index) => {
+                let Value::Function(f) = constants[usize::from(index)] else {
                     unreachable!("closure operand is not a function");
                 };
-                let mut upvalues = Vec::with_capacity(f.upvalue_count);
-                for _ in 0..f.upvalue_count {
-                    let is_local = read_byte!();
-                    let index = usize::from(read_byte!());
-                    upvalues.push(if is_local != 0 {
-                        cx.capture_upvalue(mc, base + index)
-                    } else {
-                        closure.upvalues[index]
-                    });
-                }
-                let new = Gc::new(
-                    mc,
-                    Closure {
-                        function: f,
-                        upvalues: upvalues.into_boxed_slice(),
-                    },
-                );
-                cx.stack.push(Value::Closure(new));
+                push!(make_closure(mc, &mut open_upvalues, f, closure, base));
             }
-            OP_CLOSE_UPVALUE => {
-                let top = cx.stack.len() - 1;
-                cx.close_upvalues(mc, top);
-                pop!();
+            Op::CloseUpvalue => {
+                close_upvalues(mc, &mut open_upvalues, &stack[..], sp - 1);
+                sp -= 1;
             }
-            OP_RETURN => {
+            Op::Return => {
                 let result = pop!();
-                if cx.open_upvalues.last().is_some_and(|&(s, _)| s >= base) {
-                    cx.close_upvalues(mc, base);
+                if open_upvalues.last().is_some_and(|&(s, _)| s >= base) {
+                    close_upvalues(mc, &mut open_upvalues, &stack[..], base);
                 }
-                cx.frames.pop();
-                if cx.frames.is_empty() {
-                    cx.stack.clear();
-                    return Ok(Flow::Done);
+                fp -= 1;
+                if fp == 0 {
+                    sp = 0;
+                    break Ok(Flow::Done);
                 }
-                cx.stack.truncate(base);
-                cx.stack.push(result);
+                stack[base] = result;
+                sp = base + 1;
                 load_frame!();
             }
-            OP_CLASS => {
-                let name = read_string!();
-                let class = Gc::new(mc, Class::new(name));
-                cx.stack.push(Value::Class(class));
+            Op::Class(name) => {
+                let class = Gc::new(mc, Class::new(mc, string!(name)));
+                push!(Value::Class(class));
             }
-            OP_INHERIT => {
+            Op::Inherit => {
                 let Value::Class(superclass) = peek!(1) else {
                     throw!("Superclass must be a class.");
                 };
                 let Value::Class(subclass) = peek!(0) else {
                     unreachable!("subclass is not a class");
                 };
-                {
-                    let w = subclass.write(mc);
-                    let mut methods = w.unlock(&subclass.methods).borrow_mut();
-                    for (k, v) in superclass.methods.borrow().iter() {
-                        methods.insert(*k, *v);
-                    }
-                }
-                subclass.init.set(mc, superclass.init.get());
-                pop!();
+                inherit(mc, subclass, superclass);
+                sp -= 1;
             }
-            OP_METHOD => {
-                let name = read_string!();
+            Op::Method(name) => {
                 let Value::Closure(method) = peek!(0) else {
                     unreachable!("method is not a closure");
                 };
                 let Value::Class(class) = peek!(1) else {
                     unreachable!("method outside a class");
                 };
-                {
-                    let w = class.write(mc);
-                    w.unlock(&class.methods)
-                        .borrow_mut()
-                        .insert(Key(name), method);
-                }
-                if Gc::ptr_eq(name, cx.init_string) {
-                    class.init.set(mc, Some(method));
-                }
-                pop!();
+                define_method(mc, class, string!(name), method, init_string);
+                sp -= 1;
             }
-            byte => unreachable!("unknown opcode {byte}"),
         }
+    };
+    debug_assert!(sp <= hw, "a frame used more slots than its max_slots");
+    for slot in stack.iter_mut().take(hw).skip(sp) {
+        *slot = Value::Nil;
     }
+    cx.sp.set(sp);
+    frames.truncate(fp);
+    *cx.frames = frames;
+    *cx.open_upvalues = open_upvalues;
+    cx.globals.slots = globals;
+    result
 }
+
