@@ -5,9 +5,9 @@
 //! Between mutation scopes the VM holds no GC pointer: everything lives in
 //! one [`VmState`] object reached from a [`Root`]:
 //!
-//! * `stack` — the value stack: a separate object, a fixed array of
-//!   [`STACK_MAX`] values, with the stack top `sp` in the state; slots at and
-//!   above `sp` hold `nil` between slices (see [`execute`]);
+//! * `stack` — the value stack: a fixed array of [`STACK_MAX`] values (boxed),
+//!   with the stack top `sp` beside it; slots at and above `sp` hold `nil`
+//!   between slices (see [`execute`]);
 //! * `frames` — call frames (closure, saved `ip`, stack base), at most
 //!   [`FRAMES_MAX`];
 //! * `open_upvalues` — `(slot, upvalue)` for every open upvalue, sorted by
@@ -20,8 +20,8 @@
 //!   of dead entries when it has doubled since the last purge;
 //! * `init_string` — the interned `"init"`.
 //!
-//! `frames`, `open_upvalues`, `globals` and `strings` are `RefLock` fields of
-//! the state object; the stack is a `RefLock` object of its own.
+//! `stack`, `frames`, `open_upvalues`, `globals` and `strings` are `RefLock`
+//! fields of the state object.
 //!
 //! # Slices
 //!
@@ -187,6 +187,14 @@ impl<'gc> Interner<'gc> {
 /// The value stack.
 type Stack<'gc> = [Value<'gc>; STACK_MAX];
 
+/// An empty value stack (made on the heap: it is 256 KiB).
+fn new_stack<'gc>() -> Box<Stack<'gc>> {
+    vec![Value::Nil; STACK_MAX]
+        .into_boxed_slice()
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("the vector has STACK_MAX elements"))
+}
+
 /// A global variable's slot.
 #[derive(Clone, Copy, Trace)]
 struct Global<'gc> {
@@ -223,7 +231,7 @@ impl<'gc> Globals<'gc> {
 /// Everything the VM keeps between slices (see the module docs).
 #[derive(Trace)]
 struct VmState<'gc> {
-    stack: Gc<'gc, RefLock<Stack<'gc>>>,
+    stack: RefLock<Box<Stack<'gc>>>,
     sp: Cell<usize>,
     frames: RefLock<Vec<Frame<'gc>>>,
     open_upvalues: RefLock<Vec<(usize, Gc<'gc, Upvalue<'gc>>)>>,
@@ -342,7 +350,7 @@ impl Vm {
             let state = Gc::new(
                 mc,
                 VmState {
-                    stack: Gc::new(mc, RefLock::new([Value::Nil; STACK_MAX])),
+                    stack: RefLock::new(new_stack()),
                     sp: Cell::new(0),
                     frames: RefLock::new(Vec::with_capacity(FRAMES_MAX)),
                     open_upvalues: RefLock::new(Vec::new()),
@@ -406,7 +414,7 @@ impl Vm {
                     upvalues: Box::new([]),
                 },
             );
-            state.stack.borrow_mut(mc)[0] = Value::Closure(closure);
+            w.unlock(&state.stack).borrow_mut()[0] = Value::Closure(closure);
             state.sp.set(1);
             let mut frames = w.unlock(&state.frames).borrow_mut();
             frames.clear();
@@ -430,7 +438,7 @@ impl Vm {
                 }
                 let state = root.get(mc);
                 let w = state.write(mc);
-                let mut stack = state.stack.borrow_mut(mc);
+                let mut stack = w.unlock(&state.stack).borrow_mut();
                 let mut frames = w.unlock(&state.frames).borrow_mut();
                 let mut open_upvalues = w.unlock(&state.open_upvalues).borrow_mut();
                 let mut globals = w.unlock(&state.globals).borrow_mut();
@@ -697,7 +705,11 @@ fn print(out: &mut Vec<u8>, value: Value<'_>) {
 }
 
 #[inline(never)]
-fn inherit<'gc>(mc: &Mutation<'gc>, subclass: Gc<'gc, Class<'gc>>, superclass: Gc<'gc, Class<'gc>>) {
+fn inherit<'gc>(
+    mc: &Mutation<'gc>,
+    subclass: Gc<'gc, Class<'gc>>,
+    superclass: Gc<'gc, Class<'gc>>,
+) {
     {
         let w = subclass.write(mc);
         let mut methods = w.unlock(&subclass.methods).borrow_mut();
@@ -826,6 +838,29 @@ fn make_closure<'gc>(
     Value::Closure(Gc::new(mc, Closure { function, upvalues }))
 }
 
+/// `*dst = src`, written so that the compiler copies the value as two 8-byte
+/// halves (tag, payload) rather than with one 16-byte load and store.
+///
+/// A value is built by two 8-byte stores; a 16-byte load of it soon after
+/// cannot be served from the store buffer and stalls until both stores reach
+/// the cache, which a plain copy of a just-computed number (`i = i + 1`, an
+/// argument, a return value) would do on every such instruction. Copying a
+/// number into a slot that holds a number writes only the payload; the
+/// branch on the destination's tag keeps the compiler from merging the arms
+/// back into one 16-byte copy.
+#[inline(always)]
+fn put<'gc>(dst: &mut Value<'gc>, src: Value<'gc>) {
+    if let Value::Number(n) = src {
+        if let Value::Number(d) = dst {
+            *d = n;
+        } else {
+            *dst = Value::Number(n);
+        }
+    } else {
+        *dst = src;
+    }
+}
+
 /// Runs instructions until the budget is spent, the script returns, or a
 /// runtime error (its message) occurs. On return, the top frame's `ip` is
 /// current.
@@ -899,7 +934,7 @@ fn execute<'gc>(
     macro_rules! push {
         ($v:expr) => {{
             let v = $v;
-            stack[sp] = v;
+            put(&mut stack[sp], v);
             sp += 1;
         }};
     }
@@ -1010,7 +1045,10 @@ fn execute<'gc>(
             Op::False => push!(Value::Bool(false)),
             Op::Pop => sp -= 1,
             Op::GetLocal(slot) => push!(stack[base + usize::from(slot)]),
-            Op::SetLocal(slot) => stack[base + usize::from(slot)] = peek!(0),
+            Op::SetLocal(slot) => {
+                let v = peek!(0);
+                put(&mut stack[base + usize::from(slot)], v);
+            }
             Op::GetGlobal(slot) => {
                 let global = globals[slot as usize];
                 if !global.defined {
@@ -1019,8 +1057,9 @@ fn execute<'gc>(
                 push!(global.value);
             }
             Op::DefineGlobal(slot) => {
+                let v = pop!();
                 let global = &mut globals[slot as usize];
-                global.value = pop!();
+                put(&mut global.value, v);
                 global.defined = true;
             }
             Op::SetGlobal(slot) => {
@@ -1028,7 +1067,7 @@ fn execute<'gc>(
                 if !global.defined {
                     throw!("Undefined variable '{}'.", global.name.chars);
                 }
-                global.value = peek!(0);
+                put(&mut global.value, peek!(0));
             }
             Op::GetUpvalue(index) => {
                 let upvalue = closure.upvalues[usize::from(index)];
@@ -1074,7 +1113,7 @@ fn execute<'gc>(
                         }
                     },
                 };
-                stack[sp - 1] = value;
+                put(&mut stack[sp - 1], value);
             }
             Op::SetProperty { name, cache } => {
                 let Value::Instance(instance) = peek!(1) else {
@@ -1225,7 +1264,7 @@ fn execute<'gc>(
                     sp = 0;
                     break Ok(Flow::Done);
                 }
-                stack[base] = result;
+                put(&mut stack[base], result);
                 sp = base + 1;
                 load_frame!();
             }
@@ -1266,4 +1305,3 @@ fn execute<'gc>(
     cx.globals.slots = globals;
     result
 }
-
