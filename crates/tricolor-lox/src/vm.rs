@@ -36,6 +36,9 @@
 //! and finish (termination needs every mutator to pass a boundary). Inside a
 //! slice GC pointers live freely in Rust locals.
 //!
+//! Under `--gc-stress` ([`VmOptions::from_env`]) a slice is one instruction
+//! and a full collection runs between slices.
+//!
 //! The current frame's closure, ops, constants, caches, `ip` and base are
 //! cached in locals and written back to the frame only on a call, at a slice
 //! end or on an error.
@@ -77,7 +80,7 @@ pub const STACK_MAX: usize = FRAMES_MAX * 256;
 /// Default slice budget (backward jumps plus calls per scope).
 pub const DEFAULT_SLICE: u32 = 10_000;
 
-/// Slice budget under `--gc-stress`.
+/// Slice budget under `--gc-stress`, where it counts every instruction.
 pub const STRESS_SLICE: u32 = 1;
 
 /// A call frame.
@@ -259,10 +262,15 @@ impl Default for VmOptions {
 }
 
 impl VmOptions {
-    /// The collector configured from the `TRICOLOR_*` environment variables;
-    /// `stress` turns on the collector's stress mode (a collection at every
-    /// allocation) and shortens the slices to [`STRESS_SLICE`]. The slice
-    /// budget can be set with `TRICOLOR_LOX_SLICE`.
+    /// The collector configured from the `TRICOLOR_*` environment variables.
+    /// The slice budget can be set with `TRICOLOR_LOX_SLICE`.
+    ///
+    /// `stress` turns on stress mode: the collector's own (every allocation
+    /// takes the slow path and asks for a cycle), slices of
+    /// [`STRESS_SLICE`] *instructions*, and a whole synchronous collection
+    /// after every slice — the nearest a concurrent collector comes to clox's
+    /// `DEBUG_STRESS_GC` (a collection before every allocation), since a
+    /// cycle can only finish at a scope boundary.
     pub fn from_env(stress: bool) -> Result<VmOptions, tricolor::ConfigError> {
         let mut config = Config::from_env()?;
         let mut slice = DEFAULT_SLICE;
@@ -454,13 +462,25 @@ impl Vm {
                     out: buffer,
                     start,
                 };
-                match execute(mc, &mut cx, budget) {
+                // Under stress, a slice runs `budget` instructions at most.
+                let result = if stress {
+                    execute::<true>(mc, &mut cx, budget)
+                } else {
+                    execute::<false>(mc, &mut cx, budget)
+                };
+                match result {
                     Ok(flow) => Ok(flow),
                     Err(message) => Err(cx.runtime_error(&message)),
                 }
             });
             if self.buffer.len() >= OUTPUT_BUFFER {
                 self.flush_output();
+            }
+            if stress {
+                // Between slices this thread holds no GC pointers: run a whole
+                // collection here, so that every object the program dropped
+                // during the slice is freed before it continues.
+                self.mutator.collect();
             }
             match flow {
                 Ok(Flow::Yield) => continue,
@@ -879,7 +899,7 @@ fn put<'gc>(dst: &mut Value<'gc>, src: Value<'gc>) {
 /// vector is [`FRAMES_MAX`] long during the slice, with the frame count in
 /// `fp`, and is cut back to `fp` at the end.
 #[allow(clippy::too_many_lines)]
-fn execute<'gc>(
+fn execute<'gc, const STEP: bool>(
     mc: &Mutation<'gc>,
     cx: &mut Slice<'_, 'gc>,
     mut budget: u32,
@@ -993,9 +1013,11 @@ fn execute<'gc>(
             constants = &f.constants;
             caches = &f.caches;
             ip = 0;
-            budget -= 1;
-            if budget == 0 {
-                break Ok(Flow::Yield);
+            if !STEP {
+                budget -= 1;
+                if budget == 0 {
+                    break Ok(Flow::Yield);
+                }
             }
         }};
     }
@@ -1036,6 +1058,13 @@ fn execute<'gc>(
     }
 
     let result: Result<Flow, String> = loop {
+        if STEP {
+            if budget == 0 {
+                save_ip!();
+                break Ok(Flow::Yield);
+            }
+            budget -= 1;
+        }
         let op = ops[ip];
         ip += 1;
         match op {
@@ -1190,10 +1219,12 @@ fn execute<'gc>(
             }
             Op::Loop(to) => {
                 ip = to as usize;
-                budget -= 1;
-                if budget == 0 {
-                    save_ip!();
-                    break Ok(Flow::Yield);
+                if !STEP {
+                    budget -= 1;
+                    if budget == 0 {
+                        save_ip!();
+                        break Ok(Flow::Yield);
+                    }
                 }
             }
             Op::Call(argc) => {
