@@ -11,11 +11,12 @@
 //!   still on the stack (open) or the variable's value (closed).
 //! * [`Class`] — its name, its method table, and its initializer cached
 //!   apart from the table.
-//! * [`Instance`] — its class and its fields, stored by [`Shape`]: a shape
-//!   maps field names to slot numbers and is shared by every instance whose
-//!   fields were added in the same order (a hidden class), so an instance
-//!   stores only values, the first [`INLINE_FIELDS`] of them inside the
-//!   object itself.
+//! * [`Instance`] — its fields, stored by [`Shape`]: a shape names its
+//!   class and maps field names to slot numbers, and is shared by every
+//!   instance of the class whose fields were added in the same order (a
+//!   hidden class), so an instance stores only values: the first
+//!   [`INLINE_FIELDS`] of them inside the object itself (96 bytes in all,
+//!   with no drop glue), the others in a separate vector object.
 //! * [`BoundMethod`], [`Native`].
 //!
 //! Mutable parts are `RefLock`s (object barrier) or `GcCell`s (slot
@@ -99,7 +100,7 @@ impl fmt::Display for Value<'_> {
             Value::Function(func) => fmt::Display::fmt(&*func, f),
             Value::Closure(c) => fmt::Display::fmt(&*c.function, f),
             Value::Class(c) => f.write_str(&c.name.chars),
-            Value::Instance(i) => write!(f, "{} instance", i.class.name.chars),
+            Value::Instance(i) => write!(f, "{} instance", i.class().name.chars),
             Value::BoundMethod(b) => fmt::Display::fmt(&*b.method.function, f),
             Value::Native(_) => f.write_str("<native fn>"),
         }
@@ -296,8 +297,9 @@ pub struct Class<'gc> {
     /// The class name.
     pub name: Gc<'gc, LoxString>,
     /// The shape of its instances without fields: the root of its shape
-    /// tree, so that a shape identifies a class.
-    pub root_shape: Gc<'gc, Shape<'gc>>,
+    /// tree, so that a shape identifies a class. (Set right after the class
+    /// is made, as the shape names the class.)
+    root_shape: GcCell<Option<Gc<'gc, Shape<'gc>>>>,
     /// Methods by name (inherited ones copied down, as in clox).
     pub methods: RefLock<Table<'gc, Gc<'gc, Closure<'gc>>>>,
     /// The `init` method, if any: kept apart from the table so that
@@ -307,13 +309,35 @@ pub struct Class<'gc> {
 
 impl<'gc> Class<'gc> {
     /// A class without methods.
-    pub fn new(mc: &Mutation<'gc>, name: Gc<'gc, LoxString>) -> Self {
-        Class {
-            name,
-            root_shape: Gc::new(mc, Shape::empty()),
-            methods: RefLock::new(Table::default()),
-            init: GcCell::new(None),
-        }
+    pub fn new(mc: &Mutation<'gc>, name: Gc<'gc, LoxString>) -> Gc<'gc, Class<'gc>> {
+        let class = Gc::new(
+            mc,
+            Class {
+                name,
+                root_shape: GcCell::new(None),
+                methods: RefLock::new(Table::default()),
+                init: GcCell::new(None),
+            },
+        );
+        let root = Gc::new(
+            mc,
+            Shape {
+                class,
+                keys: Box::new([]),
+                index: None,
+                transitions: RefLock::new(Vec::new()),
+            },
+        );
+        class.root_shape.set(mc, Some(root));
+        class
+    }
+
+    /// The shape of its instances without fields.
+    #[inline]
+    pub fn root_shape(&self) -> Gc<'gc, Shape<'gc>> {
+        self.root_shape
+            .get()
+            .unwrap_or_else(|| unreachable!("a class gets its root shape when it is made"))
     }
 
     /// The method called `name`.
@@ -324,7 +348,7 @@ impl<'gc> Class<'gc> {
 }
 
 /// Up to this many fields of an instance are stored in the instance object
-/// itself; more go to a separately allocated vector.
+/// itself; more go to a separate vector object.
 pub const INLINE_FIELDS: usize = 4;
 
 /// Shapes with more fields than this find a field by hash table rather
@@ -337,6 +361,8 @@ const LINEAR_LOOKUP_MAX: usize = 8;
 /// a class whose fields were added in the same order share one shape.
 #[derive(Trace)]
 pub struct Shape<'gc> {
+    /// The class of the instances with this shape.
+    pub class: Gc<'gc, Class<'gc>>,
     /// Field names, by slot.
     keys: Box<[Gc<'gc, LoxString>]>,
     /// Name → slot, for shapes with many fields.
@@ -346,15 +372,6 @@ pub struct Shape<'gc> {
 }
 
 impl<'gc> Shape<'gc> {
-    /// The shape with no fields.
-    pub fn empty() -> Self {
-        Shape {
-            keys: Box::new([]),
-            index: None,
-            transitions: RefLock::new(Vec::new()),
-        }
-    }
-
     /// The slot of field `name`.
     #[inline]
     pub fn lookup(&self, name: Gc<'gc, LoxString>) -> Option<usize> {
@@ -394,6 +411,7 @@ impl<'gc> Shape<'gc> {
         let next = Gc::new(
             mc,
             Shape {
+                class: this.class,
                 keys,
                 index,
                 transitions: RefLock::new(Vec::new()),
@@ -408,12 +426,12 @@ impl<'gc> Shape<'gc> {
 /// An instance's field values, laid out by its shape.
 #[derive(Trace)]
 pub struct Fields<'gc> {
-    /// The names of the fields.
+    /// The names of the fields (and the class).
     pub shape: Gc<'gc, Shape<'gc>>,
     /// The first [`INLINE_FIELDS`] fields.
     pub inline: [Value<'gc>; INLINE_FIELDS],
-    /// The others.
-    pub rest: Vec<Value<'gc>>,
+    /// The others, once there are any.
+    pub rest: Option<Gc<'gc, RefLock<Vec<Value<'gc>>>>>,
 }
 
 impl<'gc> Fields<'gc> {
@@ -423,19 +441,35 @@ impl<'gc> Fields<'gc> {
         if slot < INLINE_FIELDS {
             self.inline[slot]
         } else {
-            self.rest[slot - INLINE_FIELDS]
+            match self.rest {
+                Some(rest) => rest.borrow()[slot - INLINE_FIELDS],
+                None => unreachable!("slot {slot} of an instance without overflow fields"),
+            }
         }
     }
 
     /// Stores `value` in `slot`, which must exist or be the next one.
     #[inline]
-    pub fn set(&mut self, slot: usize, value: Value<'gc>) {
+    pub fn set(&mut self, mc: &Mutation<'gc>, slot: usize, value: Value<'gc>) {
         if slot < INLINE_FIELDS {
             self.inline[slot] = value;
-        } else if slot - INLINE_FIELDS < self.rest.len() {
-            self.rest[slot - INLINE_FIELDS] = value;
         } else {
-            self.rest.push(value);
+            let rest = match self.rest {
+                Some(rest) => rest,
+                None => {
+                    let capacity = self.shape.len().max(INLINE_FIELDS + 1) - INLINE_FIELDS;
+                    let rest = Gc::new(mc, RefLock::new(Vec::with_capacity(capacity)));
+                    self.rest = Some(rest);
+                    rest
+                }
+            };
+            let mut rest = rest.borrow_mut(mc);
+            let at = slot - INLINE_FIELDS;
+            if at < rest.len() {
+                rest[at] = value;
+            } else {
+                rest.push(value);
+            }
         }
     }
 }
@@ -443,9 +477,7 @@ impl<'gc> Fields<'gc> {
 /// An instance of a class.
 #[derive(Trace)]
 pub struct Instance<'gc> {
-    /// Its class.
-    pub class: Gc<'gc, Class<'gc>>,
-    /// Its fields.
+    /// Its fields (and, through their shape, its class).
     pub fields: RefLock<Fields<'gc>>,
 }
 
@@ -454,13 +486,18 @@ impl<'gc> Instance<'gc> {
     #[inline]
     pub fn new(class: Gc<'gc, Class<'gc>>) -> Self {
         Instance {
-            class,
             fields: RefLock::new(Fields {
-                shape: class.root_shape,
+                shape: class.root_shape(),
                 inline: [Value::Nil; INLINE_FIELDS],
-                rest: Vec::new(),
+                rest: None,
             }),
         }
+    }
+
+    /// Its class.
+    #[inline]
+    pub fn class(&self) -> Gc<'gc, Class<'gc>> {
+        self.fields.borrow().shape.class
     }
 
     /// The shape of its fields.
@@ -504,7 +541,7 @@ impl<'gc> Instance<'gc> {
                 before.len()
             }
         };
-        f.set(slot, value);
+        f.set(mc, slot, value);
         (before, f.shape, slot)
     }
 }
@@ -542,6 +579,13 @@ mod tests {
     #[test]
     fn values_are_two_words() {
         assert_eq!(core::mem::size_of::<Value<'static>>(), 16);
+    }
+
+    #[test]
+    fn instances_are_small_and_need_no_drop() {
+        // With the object header, 96 bytes: a size class of its own.
+        assert_eq!(core::mem::size_of::<Instance<'static>>(), 88);
+        assert!(!core::mem::needs_drop::<Instance<'static>>());
     }
 
     #[test]

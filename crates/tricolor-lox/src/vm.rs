@@ -674,12 +674,12 @@ fn close_upvalues<'gc>(
 #[inline(never)]
 fn call_other<'gc>(
     mc: &Mutation<'gc>,
-    callee: Value<'gc>,
+    callee: &Value<'gc>,
     argc: usize,
     start: Instant,
 ) -> Result<(Value<'gc>, Option<Gc<'gc, Closure<'gc>>>), String> {
-    match callee {
-        Value::Closure(c) => Ok((callee, Some(c))),
+    match *callee {
+        Value::Closure(c) => Ok((Value::Closure(c), Some(c))),
         Value::BoundMethod(b) => Ok((b.receiver, Some(b.method))),
         Value::Class(class) => {
             let instance = Value::Instance(Gc::new(mc, Instance::new(class)));
@@ -785,7 +785,7 @@ fn get_property_slow<'gc>(
         }
         return Ok(value);
     }
-    match instance.class.find_method(name) {
+    match instance.class().find_method(name) {
         Some(method) => Ok(bind_method(mc, Value::Instance(instance), method)),
         None => Err(format!("Undefined property '{}'.", name.chars)),
     }
@@ -822,7 +822,7 @@ fn invoke_slow<'gc>(
     if let Some((_, value)) = field {
         return Ok(Err(value));
     }
-    match instance.class.find_method(name) {
+    match instance.class().find_method(name) {
         Some(method) => {
             if let Some(cache) = cache {
                 cache.shape.set(mc, Some(shape));
@@ -1021,17 +1021,18 @@ fn execute<'gc, const STEP: bool>(
             }
         }};
     }
+    // Calls the value in the callee slot of a call with `argc` arguments.
     macro_rules! call_value {
-        ($callee:expr, $argc:expr) => {{
-            let callee = $callee;
+        ($argc:expr) => {{
             let argc = $argc;
-            if let Value::Closure(c) = callee {
+            if let Value::Closure(c) = peek!(argc) {
                 call_closure!(c, argc);
             } else {
-                match call_other(mc, callee, argc, start) {
+                // By reference: a copy would load the whole value at once.
+                match call_other(mc, &peek!(argc), argc, start) {
                     Ok((value, closure)) => {
                         let slot = sp - argc - 1;
-                        stack[slot] = value;
+                        put(&mut stack[slot], value);
                         match closure {
                             Some(c) => call_closure!(c, argc),
                             None => sp = slot + 1,
@@ -1158,7 +1159,7 @@ fn execute<'gc, const STEP: bool>(
                             if let Some(next) = c.next.get() {
                                 fields.shape = next;
                             }
-                            fields.set(c.slot.get() as usize, value);
+                            fields.set(mc, c.slot.get() as usize, value);
                             true
                         } else {
                             false
@@ -1229,8 +1230,7 @@ fn execute<'gc, const STEP: bool>(
             }
             Op::Call(argc) => {
                 let argc = usize::from(argc);
-                let callee = peek!(argc);
-                call_value!(callee, argc);
+                call_value!(argc);
             }
             Op::Invoke { name, argc, cache } => {
                 let argc = usize::from(argc);
@@ -1254,8 +1254,8 @@ fn execute<'gc, const STEP: bool>(
                     None => match invoke_slow(mc, instance, string!(name), cache) {
                         Ok(Ok(method)) => call_closure!(method, argc),
                         Ok(Err(value)) => {
-                            stack[sp - argc - 1] = value;
-                            call_value!(value, argc);
+                            put(&mut stack[sp - argc - 1], value);
+                            call_value!(argc);
                         }
                         Err(message) => {
                             save_ip!();
@@ -1300,8 +1300,7 @@ fn execute<'gc, const STEP: bool>(
                 load_frame!();
             }
             Op::Class(name) => {
-                let class = Gc::new(mc, Class::new(mc, string!(name)));
-                push!(Value::Class(class));
+                push!(Value::Class(Class::new(mc, string!(name))));
             }
             Op::Inherit => {
                 let Value::Class(superclass) = peek!(1) else {
