@@ -80,6 +80,9 @@ pub const STACK_MAX: usize = FRAMES_MAX * 256;
 /// Default slice budget (backward jumps plus calls per scope).
 pub const DEFAULT_SLICE: u32 = 10_000;
 
+/// Slice budget while the collector is marking (see [`Vm::run`]).
+pub const MARKING_SLICE: u32 = 128;
+
 /// Slice budget under `--gc-stress`, where it counts every instruction.
 pub const STRESS_SLICE: u32 = 1;
 
@@ -444,6 +447,15 @@ impl Vm {
                     // back to back, one boundary apart.
                     mc.safepoint();
                 }
+                // While a cycle is marking, run short slices: the cycle needs a scope
+                // boundary to finish, and right after mark start this thread's stack
+                // counts as grey (every allocation and container write re-shades)
+                // until its next boundary.
+                let budget = if mc.is_marking() {
+                    budget.min(MARKING_SLICE)
+                } else {
+                    budget
+                };
                 let state = root.get(mc);
                 let w = state.write(mc);
                 let mut stack = w.unlock(&state.stack).borrow_mut();
