@@ -93,7 +93,9 @@ fn parse_args() -> Options {
             "--bin" => options.bin = PathBuf::from(value("--bin")),
             "-h" | "--help" => usage(""),
             flag if flag.starts_with("--") => usage(&format!("unknown option {flag}")),
-            name => options.programs.push(name.trim_end_matches(".lox").to_owned()),
+            name => options
+                .programs
+                .push(name.trim_end_matches(".lox").to_owned()),
         }
     }
     options
@@ -103,9 +105,7 @@ fn usage(message: &str) -> ! {
     if !message.is_empty() {
         eprintln!("lox_bench: {message}");
     }
-    eprintln!(
-        "usage: lox_bench [--clox PATH] [--runs N] [--dir DIR] [--bin PATH] [PROGRAM...]"
-    );
+    eprintln!("usage: lox_bench [--clox PATH] [--runs N] [--dir DIR] [--bin PATH] [PROGRAM...]");
     std::process::exit(2);
 }
 

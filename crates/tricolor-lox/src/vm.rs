@@ -3,11 +3,11 @@
 //! # State
 //!
 //! Between mutation scopes the VM holds no GC pointer: everything lives in
-//! one [`VmState`] object reached from a [`Root`]:
+//! one `VmState` object reached from a [`Root`]:
 //!
 //! * `stack` — the value stack: a fixed array of [`STACK_MAX`] values (boxed),
 //!   with the stack top `sp` beside it; slots at and above `sp` hold `nil`
-//!   between slices (see [`execute`]);
+//!   between slices (see `execute`);
 //! * `frames` — call frames (closure, saved `ip`, stack base), at most
 //!   [`FRAMES_MAX`];
 //! * `open_upvalues` — `(slot, upvalue)` for every open upvalue, sorted by
