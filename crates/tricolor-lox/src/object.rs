@@ -240,15 +240,47 @@ pub struct Function<'gc> {
     pub caches: Box<[Cache<'gc>]>,
 }
 
-/// An inline cache for one property access or invocation site, keyed by the
-/// receiver's [`Shape`] (which determines its class and its fields):
+/// An inline cache for one property access or invocation site: two
+/// [`CacheEntry`]s (a site often sees two shapes, e.g. leaves and inner
+/// nodes of a tree), the most recently filled first.
+#[derive(Trace, Default)]
+pub struct Cache<'gc> {
+    /// The entries.
+    pub entries: [CacheEntry<'gc>; 2],
+}
+
+impl<'gc> Cache<'gc> {
+    /// The entry for `shape`, if any.
+    #[inline]
+    pub fn find(&self, shape: Gc<'gc, Shape<'gc>>) -> Option<&CacheEntry<'gc>> {
+        self.entries
+            .iter()
+            .find(|e| e.shape.get().is_some_and(|s| Gc::ptr_eq(s, shape)))
+    }
+
+    /// Makes room for a new entry (the first, cleared), moving the first to
+    /// the second place, and returns it.
+    pub fn refill(&self, mc: &Mutation<'gc>) -> &CacheEntry<'gc> {
+        let [first, second] = &self.entries;
+        second.shape.set(mc, first.shape.get());
+        second.next.set(mc, first.next.get());
+        second.method.set(mc, first.method.get());
+        second.slot.set(first.slot.get());
+        first.next.set(mc, None);
+        first.method.set(mc, None);
+        first
+    }
+}
+
+/// One entry of a [`Cache`], keyed by the receiver's [`Shape`] (which
+/// determines its class and its fields):
 ///
 /// * `GET_PROPERTY`: the field's `slot`;
 /// * `SET_PROPERTY`: the field's `slot`, and the shape after the store if it
 ///   adds the field (`next`);
 /// * `INVOKE`: the `method` (the shape has no field of that name).
 #[derive(Trace, Default)]
-pub struct Cache<'gc> {
+pub struct CacheEntry<'gc> {
     /// The shape the entry is for.
     pub shape: GcCell<Option<Gc<'gc, Shape<'gc>>>>,
     /// The shape after an added field.

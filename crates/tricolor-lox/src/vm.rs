@@ -792,8 +792,9 @@ fn get_property_slow<'gc>(
     let (shape, field) = instance.field(name);
     if let Some((slot, value)) = field {
         if let Some(cache) = cache {
-            cache.shape.set(mc, Some(shape));
-            cache.slot.set(slot as u32);
+            let entry = cache.refill(mc);
+            entry.shape.set(mc, Some(shape));
+            entry.slot.set(slot as u32);
         }
         return Ok(value);
     }
@@ -815,9 +816,10 @@ fn set_property_slow<'gc>(
 ) {
     let (before, after, slot) = Instance::set_field(instance, mc, name, value);
     if let Some(cache) = cache {
-        cache.shape.set(mc, Some(before));
-        cache.next.set(mc, Some(after));
-        cache.slot.set(slot as u32);
+        let entry = cache.refill(mc);
+        entry.shape.set(mc, Some(before));
+        entry.next.set(mc, (!Gc::ptr_eq(before, after)).then_some(after));
+        entry.slot.set(slot as u32);
     }
 }
 
@@ -837,8 +839,9 @@ fn invoke_slow<'gc>(
     match instance.class().find_method(name) {
         Some(method) => {
             if let Some(cache) = cache {
-                cache.shape.set(mc, Some(shape));
-                cache.method.set(mc, Some(method));
+                let entry = cache.refill(mc);
+                entry.shape.set(mc, Some(shape));
+                entry.method.set(mc, Some(method));
             }
             Ok(Ok(method))
         }
@@ -1139,10 +1142,10 @@ fn execute<'gc, const STEP: bool>(
                 let hit = {
                     let fields = instance.fields.borrow();
                     match cache {
-                        Some(c) if c.shape.get().is_some_and(|s| Gc::ptr_eq(s, fields.shape)) => {
-                            Some(fields.get(c.slot.get() as usize))
-                        }
-                        _ => None,
+                        Some(c) => c
+                            .find(fields.shape)
+                            .map(|e| fields.get(e.slot.get() as usize)),
+                        None => None,
                     }
                 };
                 let value = match hit {
@@ -1167,14 +1170,15 @@ fn execute<'gc, const STEP: bool>(
                     Some(c) => {
                         let w = instance.write(mc);
                         let mut fields = w.unlock(&instance.fields).borrow_mut();
-                        if c.shape.get().is_some_and(|s| Gc::ptr_eq(s, fields.shape)) {
-                            if let Some(next) = c.next.get() {
-                                fields.shape = next;
+                        match c.find(fields.shape) {
+                            Some(e) => {
+                                if let Some(next) = e.next.get() {
+                                    fields.shape = next;
+                                }
+                                fields.set(mc, e.slot.get() as usize, value);
+                                true
                             }
-                            fields.set(mc, c.slot.get() as usize, value);
-                            true
-                        } else {
-                            false
+                            None => false,
                         }
                     }
                     None => false,
@@ -1253,11 +1257,7 @@ fn execute<'gc, const STEP: bool>(
                 let hit = match cache {
                     Some(c) => {
                         let shape = instance.shape();
-                        if c.shape.get().is_some_and(|s| Gc::ptr_eq(s, shape)) {
-                            c.method.get()
-                        } else {
-                            None
-                        }
+                        c.find(shape).and_then(|e| e.method.get())
                     }
                     None => None,
                 };
