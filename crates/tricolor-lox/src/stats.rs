@@ -30,7 +30,26 @@ pub fn peak_rss() -> Option<usize> {
     Some(kib * 1024)
 }
 
-/// Writes the statistics summary.
+/// The CPU time the calling thread has used, where available (the first
+/// field of `/proc/thread-self/schedstat`, in nanoseconds).
+pub fn thread_cpu_time() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(std::time::Duration::from_nanos(ns))
+}
+
+/// The CPU time the whole process has used (all threads, user and system),
+/// where available (`/proc/self/stat`, in clock ticks of 10 ms).
+pub fn process_cpu_time() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(std::time::Duration::from_millis(ticks * 10))
+}
+
+/// Writes the statistics summary. Call it from the interpreter thread (it
+/// reports that thread's CPU time).
 pub fn print_stats(out: &mut impl Write, s: &MemStats) {
     let mib = |b: usize| b as f64 / (1 << 20) as f64;
     let ms = |ns: u64| ns as f64 / 1e6;
@@ -84,6 +103,14 @@ pub fn print_stats(out: &mut impl Write, s: &MemStats) {
         "objects: {} in use, {} allocated, {} freed",
         s.objects_in_use, s.total_allocs, s.total_frees
     );
+    if let (Some(thread), Some(process)) = (thread_cpu_time(), process_cpu_time()) {
+        let _ = writeln!(
+            out,
+            "CPU time: interpreter thread {:.3} s, whole process {:.2} s",
+            thread.as_secs_f64(),
+            process.as_secs_f64()
+        );
+    }
     match peak_rss() {
         Some(rss) => {
             let _ = writeln!(out, "peak RSS: {:.2} MiB", mib(rss));

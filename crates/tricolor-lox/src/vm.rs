@@ -818,7 +818,9 @@ fn set_property_slow<'gc>(
     if let Some(cache) = cache {
         let entry = cache.refill(mc);
         entry.shape.set(mc, Some(before));
-        entry.next.set(mc, (!Gc::ptr_eq(before, after)).then_some(after));
+        entry
+            .next
+            .set(mc, (!Gc::ptr_eq(before, after)).then_some(after));
         entry.slot.set(slot as u32);
     }
 }
