@@ -16,7 +16,9 @@
 //!   instance of the class whose fields were added in the same order (a
 //!   hidden class), so an instance stores only values: the first
 //!   [`INLINE_FIELDS`] of them inside the object itself (96 bytes in all,
-//!   with no drop glue), the others in a separate vector object.
+//!   with no drop glue), the others in a separate vector object. Instances
+//!   of classes whose instances never had fields are [`SmallInstance`]s
+//!   (32 bytes).
 //! * [`BoundMethod`], [`Native`].
 //!
 //! Mutable parts are `RefLock`s (object barrier) or `GcCell`s (slot
@@ -54,8 +56,10 @@ pub enum Value<'gc> {
     Closure(Gc<'gc, Closure<'gc>>),
     /// A class.
     Class(Gc<'gc, Class<'gc>>),
-    /// An instance of a class.
+    /// An instance of a class (with room for fields).
     Instance(Gc<'gc, Instance<'gc>>),
+    /// An instance of a class whose instances have had no fields so far.
+    SmallInstance(Gc<'gc, SmallInstance<'gc>>),
     /// A method bound to its receiver.
     BoundMethod(Gc<'gc, BoundMethod<'gc>>),
     /// A native function.
@@ -82,6 +86,7 @@ impl<'gc> Value<'gc> {
             (Value::Closure(a), Value::Closure(b)) => Gc::ptr_eq(a, b),
             (Value::Class(a), Value::Class(b)) => Gc::ptr_eq(a, b),
             (Value::Instance(a), Value::Instance(b)) => Gc::ptr_eq(a, b),
+            (Value::SmallInstance(a), Value::SmallInstance(b)) => Gc::ptr_eq(a, b),
             (Value::BoundMethod(a), Value::BoundMethod(b)) => Gc::ptr_eq(a, b),
             (Value::Native(a), Value::Native(b)) => Gc::ptr_eq(a, b),
             _ => false,
@@ -101,6 +106,7 @@ impl fmt::Display for Value<'_> {
             Value::Closure(c) => fmt::Display::fmt(&*c.function, f),
             Value::Class(c) => f.write_str(&c.name.chars),
             Value::Instance(i) => write!(f, "{} instance", i.class().name.chars),
+            Value::SmallInstance(i) => write!(f, "{} instance", i.class().name.chars),
             Value::BoundMethod(b) => fmt::Display::fmt(&*b.method.function, f),
             Value::Native(_) => f.write_str("<native fn>"),
         }
@@ -337,6 +343,8 @@ pub struct Class<'gc> {
     /// The `init` method, if any: kept apart from the table so that
     /// instantiation does not look it up.
     pub init: GcCell<Option<Gc<'gc, Closure<'gc>>>>,
+    /// The most fields any of its instances has had.
+    fields_seen: Cell<usize>,
 }
 
 impl<'gc> Class<'gc> {
@@ -349,6 +357,7 @@ impl<'gc> Class<'gc> {
                 root_shape: GcCell::new(None),
                 methods: RefLock::new(Table::default()),
                 init: GcCell::new(None),
+                fields_seen: Cell::new(0),
             },
         );
         let root = Gc::new(
@@ -370,6 +379,31 @@ impl<'gc> Class<'gc> {
         self.root_shape
             .get()
             .unwrap_or_else(|| unreachable!("a class gets its root shape when it is made"))
+    }
+
+    /// The most fields any of its instances has had so far: new instances
+    /// are [`SmallInstance`]s while it is 0.
+    #[inline]
+    pub fn field_hint(&self) -> usize {
+        self.fields_seen.get()
+    }
+
+    /// Records that an instance has `count` fields.
+    #[inline]
+    pub fn saw_fields(&self, count: usize) {
+        if count > self.fields_seen.get() {
+            self.fields_seen.set(count);
+        }
+    }
+
+    /// A new instance (small while no instance has had fields).
+    #[inline]
+    pub fn instantiate(this: Gc<'gc, Class<'gc>>, mc: &Mutation<'gc>) -> Value<'gc> {
+        if this.field_hint() == 0 {
+            Value::SmallInstance(Gc::new(mc, SmallInstance::new(this)))
+        } else {
+            Value::Instance(Gc::new(mc, Instance::new(this)))
+        }
     }
 
     /// The method called `name`.
@@ -455,26 +489,27 @@ impl<'gc> Shape<'gc> {
     }
 }
 
-/// An instance's field values, laid out by its shape.
+/// An instance's field values, laid out by its shape: the first `N` in the
+/// instance object itself, the others in a separate vector object.
 #[derive(Trace)]
-pub struct Fields<'gc> {
+pub struct Fields<'gc, const N: usize> {
     /// The names of the fields (and the class).
     pub shape: Gc<'gc, Shape<'gc>>,
-    /// The first [`INLINE_FIELDS`] fields.
-    pub inline: [Value<'gc>; INLINE_FIELDS],
+    /// The first `N` fields.
+    pub inline: [Value<'gc>; N],
     /// The others, once there are any.
     pub rest: Option<Gc<'gc, RefLock<Vec<Value<'gc>>>>>,
 }
 
-impl<'gc> Fields<'gc> {
+impl<'gc, const N: usize> Fields<'gc, N> {
     /// The value in `slot`.
     #[inline]
     pub fn get(&self, slot: usize) -> Value<'gc> {
-        if slot < INLINE_FIELDS {
+        if slot < N {
             self.inline[slot]
         } else {
             match self.rest {
-                Some(rest) => rest.borrow()[slot - INLINE_FIELDS],
+                Some(rest) => rest.borrow()[slot - N],
                 None => unreachable!("slot {slot} of an instance without overflow fields"),
             }
         }
@@ -483,20 +518,21 @@ impl<'gc> Fields<'gc> {
     /// Stores `value` in `slot`, which must exist or be the next one.
     #[inline]
     pub fn set(&mut self, mc: &Mutation<'gc>, slot: usize, value: Value<'gc>) {
-        if slot < INLINE_FIELDS {
+        if slot < N {
             self.inline[slot] = value;
         } else {
             let rest = match self.rest {
                 Some(rest) => rest,
                 None => {
-                    let capacity = self.shape.len().max(INLINE_FIELDS + 1) - INLINE_FIELDS;
+                    let expected = self.shape.class.field_hint();
+                    let capacity = expected.max(slot + 1) - N;
                     let rest = Gc::new(mc, RefLock::new(Vec::with_capacity(capacity)));
                     self.rest = Some(rest);
                     rest
                 }
             };
             let mut rest = rest.borrow_mut(mc);
-            let at = slot - INLINE_FIELDS;
+            let at = slot - N;
             if at < rest.len() {
                 rest[at] = value;
             } else {
@@ -506,21 +542,33 @@ impl<'gc> Fields<'gc> {
     }
 }
 
-/// An instance of a class.
+/// An instance of a class, with room for `N` fields inside the object.
+///
+/// Two sizes exist, as two [`Value`] variants: [`Instance`] (room for
+/// [`INLINE_FIELDS`]; 96 bytes with the object header) and
+/// [`SmallInstance`] (none; 32 bytes). A class makes small instances until
+/// one of its instances has had a field (see [`Class::field_hint`]), so
+/// classes whose instances have no fields cost a third of the memory.
 #[derive(Trace)]
-pub struct Instance<'gc> {
+pub struct InstanceN<'gc, const N: usize> {
     /// Its fields (and, through their shape, its class).
-    pub fields: RefLock<Fields<'gc>>,
+    pub fields: RefLock<Fields<'gc, N>>,
 }
 
-impl<'gc> Instance<'gc> {
+/// An instance with room for [`INLINE_FIELDS`] fields.
+pub type Instance<'gc> = InstanceN<'gc, INLINE_FIELDS>;
+
+/// An instance with no room for fields in the object.
+pub type SmallInstance<'gc> = InstanceN<'gc, 0>;
+
+impl<'gc, const N: usize> InstanceN<'gc, N> {
     /// An instance without fields.
     #[inline]
     pub fn new(class: Gc<'gc, Class<'gc>>) -> Self {
-        Instance {
+        InstanceN {
             fields: RefLock::new(Fields {
                 shape: class.root_shape(),
-                inline: [Value::Nil; INLINE_FIELDS],
+                inline: [Value::Nil; N],
                 rest: None,
             }),
         }
@@ -558,7 +606,7 @@ impl<'gc> Instance<'gc> {
     /// Sets field `name` (adding it if needed), through the object barrier.
     /// Returns the shape before, the shape after and the slot.
     pub fn set_field(
-        this: Gc<'gc, Instance<'gc>>,
+        this: Gc<'gc, InstanceN<'gc, N>>,
         mc: &Mutation<'gc>,
         name: Gc<'gc, LoxString>,
         value: Value<'gc>,
@@ -570,11 +618,85 @@ impl<'gc> Instance<'gc> {
             Some(slot) => slot,
             None => {
                 f.shape = Shape::with_field(before, mc, name);
+                before.class.saw_fields(f.shape.len());
                 before.len()
             }
         };
         f.set(mc, slot, value);
         (before, f.shape, slot)
+    }
+}
+
+/// An instance of either size.
+#[derive(Clone, Copy)]
+pub enum AnyInstance<'gc> {
+    /// Room for [`INLINE_FIELDS`] fields.
+    Big(Gc<'gc, Instance<'gc>>),
+    /// No room for fields.
+    Small(Gc<'gc, SmallInstance<'gc>>),
+}
+
+impl<'gc> AnyInstance<'gc> {
+    /// The instance in `value`, if it is one.
+    #[inline]
+    pub fn of(value: Value<'gc>) -> Option<AnyInstance<'gc>> {
+        match value {
+            Value::Instance(i) => Some(AnyInstance::Big(i)),
+            Value::SmallInstance(i) => Some(AnyInstance::Small(i)),
+            _ => None,
+        }
+    }
+
+    /// As a value.
+    #[inline]
+    pub fn value(self) -> Value<'gc> {
+        match self {
+            AnyInstance::Big(i) => Value::Instance(i),
+            AnyInstance::Small(i) => Value::SmallInstance(i),
+        }
+    }
+
+    /// Its class.
+    #[inline]
+    pub fn class(self) -> Gc<'gc, Class<'gc>> {
+        match self {
+            AnyInstance::Big(i) => i.class(),
+            AnyInstance::Small(i) => i.class(),
+        }
+    }
+
+    /// Its shape.
+    #[inline]
+    pub fn shape(self) -> Gc<'gc, Shape<'gc>> {
+        match self {
+            AnyInstance::Big(i) => i.shape(),
+            AnyInstance::Small(i) => i.shape(),
+        }
+    }
+
+    /// See [`InstanceN::field`].
+    #[inline]
+    pub fn field(
+        self,
+        name: Gc<'gc, LoxString>,
+    ) -> (Gc<'gc, Shape<'gc>>, Option<(usize, Value<'gc>)>) {
+        match self {
+            AnyInstance::Big(i) => i.field(name),
+            AnyInstance::Small(i) => i.field(name),
+        }
+    }
+
+    /// See [`InstanceN::set_field`].
+    pub fn set_field(
+        self,
+        mc: &Mutation<'gc>,
+        name: Gc<'gc, LoxString>,
+        value: Value<'gc>,
+    ) -> (Gc<'gc, Shape<'gc>>, Gc<'gc, Shape<'gc>>, usize) {
+        match self {
+            AnyInstance::Big(i) => InstanceN::set_field(i, mc, name, value),
+            AnyInstance::Small(i) => InstanceN::set_field(i, mc, name, value),
+        }
     }
 }
 
@@ -615,9 +737,11 @@ mod tests {
 
     #[test]
     fn instances_are_small_and_need_no_drop() {
-        // With the object header, 96 bytes: a size class of its own.
+        // With the object header, 96 and 32 bytes: size classes of their own.
         assert_eq!(core::mem::size_of::<Instance<'static>>(), 88);
+        assert_eq!(core::mem::size_of::<SmallInstance<'static>>(), 24);
         assert!(!core::mem::needs_drop::<Instance<'static>>());
+        assert!(!core::mem::needs_drop::<SmallInstance<'static>>());
     }
 
     #[test]

@@ -65,8 +65,8 @@ use crate::cli::InterpretResult;
 use crate::code::{self, Op};
 use crate::compiler::compile;
 use crate::object::{
-    BoundMethod, Cache, Class, Closure, Function, IdBuild, Instance, Key, LoxString, Native,
-    NativeFn, Table, Upvalue, UpvalueState, Value, hash_str,
+    AnyInstance, BoundMethod, Cache, Class, Closure, Fields, Function, IdBuild, InstanceN, Key,
+    LoxString, Native, NativeFn, Table, Upvalue, UpvalueState, Value, hash_str,
 };
 
 /// The most call frames (clox's `FRAMES_MAX`); one more call is a
@@ -694,7 +694,7 @@ fn call_other<'gc>(
         Value::Closure(c) => Ok((Value::Closure(c), Some(c))),
         Value::BoundMethod(b) => Ok((b.receiver, Some(b.method))),
         Value::Class(class) => {
-            let instance = Value::Instance(Gc::new(mc, Instance::new(class)));
+            let instance = Class::instantiate(class, mc);
             match class.init.get() {
                 Some(init) => Ok((instance, Some(init))),
                 None if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
@@ -780,12 +780,51 @@ fn bind_method<'gc>(
     Value::BoundMethod(Gc::new(mc, BoundMethod { receiver, method }))
 }
 
+/// `GET_PROPERTY`'s fast path: the field the cache knows for the instance's
+/// shape.
+#[inline(always)]
+fn get_cached<'gc, const N: usize>(
+    fields: &RefLock<Fields<'gc, N>>,
+    cache: Option<&Cache<'gc>>,
+) -> Option<Value<'gc>> {
+    let fields = fields.borrow();
+    cache?
+        .find(fields.shape)
+        .map(|e| fields.get(e.slot.get() as usize))
+}
+
+/// `SET_PROPERTY`'s fast path: stores `value` if the cache knows the slot (and
+/// the shape transition) for the instance's shape. Returns whether it did.
+#[inline(always)]
+fn set_cached<'gc, const N: usize>(
+    mc: &Mutation<'gc>,
+    instance: Gc<'gc, InstanceN<'gc, N>>,
+    value: Value<'gc>,
+    cache: Option<&Cache<'gc>>,
+) -> bool {
+    let Some(cache) = cache else {
+        return false;
+    };
+    let w = instance.write(mc);
+    let mut fields = w.unlock(&instance.fields).borrow_mut();
+    match cache.find(fields.shape) {
+        Some(e) => {
+            if let Some(next) = e.next.get() {
+                fields.shape = next;
+            }
+            fields.set(mc, e.slot.get() as usize, value);
+            true
+        }
+        None => false,
+    }
+}
+
 /// `GET_PROPERTY` on `instance` when its cache missed: the field (caching its
 /// slot) or a bound method.
 #[inline(never)]
 fn get_property_slow<'gc>(
     mc: &Mutation<'gc>,
-    instance: Gc<'gc, Instance<'gc>>,
+    instance: AnyInstance<'gc>,
     name: Gc<'gc, LoxString>,
     cache: Option<&Cache<'gc>>,
 ) -> Result<Value<'gc>, String> {
@@ -799,7 +838,7 @@ fn get_property_slow<'gc>(
         return Ok(value);
     }
     match instance.class().find_method(name) {
-        Some(method) => Ok(bind_method(mc, Value::Instance(instance), method)),
+        Some(method) => Ok(bind_method(mc, instance.value(), method)),
         None => Err(format!("Undefined property '{}'.", name.chars)),
     }
 }
@@ -809,12 +848,12 @@ fn get_property_slow<'gc>(
 #[inline(never)]
 fn set_property_slow<'gc>(
     mc: &Mutation<'gc>,
-    instance: Gc<'gc, Instance<'gc>>,
+    instance: AnyInstance<'gc>,
     name: Gc<'gc, LoxString>,
     value: Value<'gc>,
     cache: Option<&Cache<'gc>>,
 ) {
-    let (before, after, slot) = Instance::set_field(instance, mc, name, value);
+    let (before, after, slot) = instance.set_field(mc, name, value);
     if let Some(cache) = cache {
         let entry = cache.refill(mc);
         entry.shape.set(mc, Some(before));
@@ -830,7 +869,7 @@ fn set_property_slow<'gc>(
 #[inline(never)]
 fn invoke_slow<'gc>(
     mc: &Mutation<'gc>,
-    instance: Gc<'gc, Instance<'gc>>,
+    instance: AnyInstance<'gc>,
     name: Gc<'gc, LoxString>,
     cache: Option<&Cache<'gc>>,
 ) -> Result<Result<Gc<'gc, Closure<'gc>>, Value<'gc>>, String> {
@@ -1137,18 +1176,14 @@ fn execute<'gc, const STEP: bool>(
                 }
             }
             Op::GetProperty { name, cache } => {
-                let Value::Instance(instance) = peek!(0) else {
-                    throw!("Only instances have properties.");
-                };
                 let cache = caches.get(usize::from(cache));
-                let hit = {
-                    let fields = instance.fields.borrow();
-                    match cache {
-                        Some(c) => c
-                            .find(fields.shape)
-                            .map(|e| fields.get(e.slot.get() as usize)),
-                        None => None,
+                let receiver = peek!(0);
+                let (instance, hit) = match receiver {
+                    Value::Instance(i) => (AnyInstance::Big(i), get_cached(&i.fields, cache)),
+                    Value::SmallInstance(i) => {
+                        (AnyInstance::Small(i), get_cached(&i.fields, cache))
                     }
+                    _ => throw!("Only instances have properties."),
                 };
                 let value = match hit {
                     Some(value) => value,
@@ -1163,28 +1198,16 @@ fn execute<'gc, const STEP: bool>(
                 put(&mut stack[sp - 1], value);
             }
             Op::SetProperty { name, cache } => {
-                let Value::Instance(instance) = peek!(1) else {
-                    throw!("Only instances have fields.");
-                };
-                let value = pop!();
                 let cache = caches.get(usize::from(cache));
-                let done = match cache {
-                    Some(c) => {
-                        let w = instance.write(mc);
-                        let mut fields = w.unlock(&instance.fields).borrow_mut();
-                        match c.find(fields.shape) {
-                            Some(e) => {
-                                if let Some(next) = e.next.get() {
-                                    fields.shape = next;
-                                }
-                                fields.set(mc, e.slot.get() as usize, value);
-                                true
-                            }
-                            None => false,
-                        }
+                let value = peek!(0);
+                let (instance, done) = match peek!(1) {
+                    Value::Instance(i) => (AnyInstance::Big(i), set_cached(mc, i, value, cache)),
+                    Value::SmallInstance(i) => {
+                        (AnyInstance::Small(i), set_cached(mc, i, value, cache))
                     }
-                    None => false,
+                    _ => throw!("Only instances have fields."),
                 };
+                sp -= 1;
                 if !done {
                     set_property_slow(mc, instance, string!(name), value, cache);
                 }
@@ -1252,15 +1275,12 @@ fn execute<'gc, const STEP: bool>(
             }
             Op::Invoke { name, argc, cache } => {
                 let argc = usize::from(argc);
-                let Value::Instance(instance) = peek!(argc) else {
+                let Some(instance) = AnyInstance::of(peek!(argc)) else {
                     throw!("Only instances have methods.");
                 };
                 let cache = caches.get(usize::from(cache));
                 let hit = match cache {
-                    Some(c) => {
-                        let shape = instance.shape();
-                        c.find(shape).and_then(|e| e.method.get())
-                    }
+                    Some(c) => c.find(instance.shape()).and_then(|e| e.method.get()),
                     None => None,
                 };
                 match hit {
