@@ -139,21 +139,39 @@ impl fmt::Debug for LoxString {
     }
 }
 
-/// The hash of a string's text: FxHash over 8-byte words, then a final mix
+/// The hash of a string's text: FxHash steps over 8-byte words (in four
+/// independent lanes for long strings, 32 bytes at a time), then a final mix
 /// so that every bit of the result depends on every input bit (the tables
 /// use the hash as it is).
 pub fn hash_str(s: &str) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h: u64 = s.len() as u64;
-    let mut chunks = s.as_bytes().chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().expect("8-byte chunk"));
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    #[inline(always)]
+    fn step(h: u64, w: &[u8]) -> u64 {
+        let w = u64::from_le_bytes(w.try_into().expect("8-byte word"));
+        (h.rotate_left(5) ^ w).wrapping_mul(K)
+    }
+    let bytes = s.as_bytes();
+    let mut h: u64 = bytes.len() as u64;
+    let mut blocks = bytes.chunks_exact(32);
+    if bytes.len() >= 32 {
+        let mut lanes = [h, h ^ 1, h ^ 2, h ^ 3];
+        for block in &mut blocks {
+            for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+                *lane = step(*lane, word);
+            }
+        }
+        h = lanes
+            .iter()
+            .fold(0, |acc, &lane| step(acc, &lane.to_le_bytes()));
+    }
+    let mut words = blocks.remainder().chunks_exact(8);
+    for word in &mut words {
+        h = step(h, word);
     }
     let mut last = [0u8; 8];
-    let rest = chunks.remainder();
+    let rest = words.remainder();
     last[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h = step(h, &last);
     // murmur3's fmix64.
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);

@@ -104,11 +104,28 @@ enum Bucket<'gc> {
 
 /// The weak intern table.
 #[derive(Trace)]
+///
+/// It also paces the collector for string text: a string's characters are
+/// a `Box<str>` outside the collected heap, which the collector's pacer does
+/// not see, so a program that only builds long strings would grow without
+/// bound. When the text allocated since the last request reaches the live
+/// heap (at least [`TEXT_PACING_MIN`]), the interner asks for a collection
+/// (like GOGC=100 for the text) and tells the interpreter to end its slice,
+/// so that the cycle can finish and the dead strings be freed.
 struct Interner<'gc> {
     map: std::collections::HashMap<u64, Bucket<'gc>, IdBuild>,
     entries: usize,
     purge_at: usize,
+    /// Bytes of text allocated since the last collection request.
+    text_allocated: usize,
+    /// The `text_allocated` that triggers the next request.
+    text_trigger: usize,
+    /// Set when a collection was requested; the interpreter clears it.
+    collect_requested: bool,
 }
+
+/// The least string text allocated between two collection requests.
+pub const TEXT_PACING_MIN: usize = 4 << 20;
 
 impl<'gc> Interner<'gc> {
     fn new() -> Self {
@@ -116,11 +133,24 @@ impl<'gc> Interner<'gc> {
             map: Default::default(),
             entries: 0,
             purge_at: 1024,
+            text_allocated: 0,
+            text_trigger: TEXT_PACING_MIN,
+            collect_requested: false,
         }
     }
 
     /// The interned string with text `s`, allocating it if there is none.
     fn intern(&mut self, mc: &Mutation<'gc>, s: &str) -> Gc<'gc, LoxString> {
+        self.intern_owned(mc, std::borrow::Cow::Borrowed(s))
+    }
+
+    /// [`Interner::intern`], taking the text's buffer over when it is owned.
+    fn intern_owned(
+        &mut self,
+        mc: &Mutation<'gc>,
+        text: std::borrow::Cow<'_, str>,
+    ) -> Gc<'gc, LoxString> {
+        let s: &str = &text;
         let hash = hash_str(s);
         let found = |w: &Weak<'gc, LoxString>| w.upgrade(mc).filter(|g| &*g.chars == s);
         match self.map.get(&hash) {
@@ -136,11 +166,12 @@ impl<'gc> Interner<'gc> {
             }
             None => {}
         }
+        let len = s.len();
         let string = Gc::new(
             mc,
             LoxString {
                 hash,
-                chars: s.into(),
+                chars: text.into_owned().into_boxed_str(),
             },
         );
         let weak = Gc::downgrade(string, mc);
@@ -163,7 +194,22 @@ impl<'gc> Interner<'gc> {
         if self.entries >= self.purge_at {
             self.purge(mc);
         }
+        self.text_allocated += len;
+        if self.text_allocated >= self.text_trigger {
+            self.pace(mc);
+        }
         string
+    }
+
+    /// Asks for a collection on behalf of the text allocated since the last
+    /// request, and sets the next trigger from the live heap.
+    #[cold]
+    fn pace(&mut self, mc: &Mutation<'gc>) {
+        let heap = mc.heap();
+        heap.request_collection();
+        self.text_allocated = 0;
+        self.text_trigger = heap.stats().live_after_last_mark.max(TEXT_PACING_MIN);
+        self.collect_requested = true;
     }
 
     /// Drops the entries of strings that have died.
@@ -728,7 +774,7 @@ fn concatenate<'gc>(
     let mut s = String::with_capacity(a.chars.len() + b.chars.len());
     s.push_str(&a.chars);
     s.push_str(&b.chars);
-    Value::String(strings.intern(mc, &s))
+    Value::String(strings.intern_owned(mc, std::borrow::Cow::Owned(s)))
 }
 
 #[inline(never)]
@@ -1236,6 +1282,12 @@ fn execute<'gc, const STEP: bool>(
                     }
                     (Value::String(a), Value::String(b)) => {
                         stack[sp - 2] = concatenate(mc, cx.strings, a, b);
+                        if cx.strings.collect_requested {
+                            // End the slice at the next call or backward jump, so
+                            // that the requested cycle can finish.
+                            cx.strings.collect_requested = false;
+                            budget = budget.min(1);
+                        }
                     }
                     _ => throw!("Operands must be two numbers or two strings."),
                 }
