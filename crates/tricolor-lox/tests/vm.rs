@@ -246,3 +246,22 @@ fn a_program_under_gc_stress() {
     assert_eq!(out.text(), "45\n4\nconcatenated\n");
     assert!(vm.stats().cycles > 0, "stress mode ran collections");
 }
+
+#[test]
+fn string_text_paces_the_collector() {
+    // About 12 MiB of string text, almost all of it garbage at once: the
+    // text is outside the collected heap, so only the interner's pacing
+    // starts cycles here.
+    let (mut vm, out, _) = vm(VmOptions::default());
+    let program = r#"
+        var s = "";
+        for (var i = 0; i < 1600; i = i + 1) s = s + "0123456789";
+        print "done";
+    "#;
+    assert_eq!(vm.interpret(program), InterpretResult::Ok);
+    assert_eq!(out.text(), "done\n");
+    assert!(
+        vm.stats().forced_cycles >= 1,
+        "string text requested collections"
+    );
+}
