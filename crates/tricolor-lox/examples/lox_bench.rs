@@ -31,6 +31,8 @@
 //! threads), the GC CPU fraction, the peak RSS and the live heap after the
 //! last mark.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

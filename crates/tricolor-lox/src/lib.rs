@@ -1,11 +1,13 @@
 //! `tricolor-lox`: a bytecode interpreter for Lox, the language of the book
 //! *Crafting Interpreters*, in the flavour of the book's C interpreter
-//! (clox), built to run on the tricolor garbage collector.
+//! (clox), built to run on the tricolor garbage collector. It is tricolor's
+//! interpreter-embedding client: every Lox heap value is a tricolor
+//! [`Gc`](tricolor::Gc) object, reached through the public `tricolor` API
+//! only, and the crate contains no `unsafe` code.
 //!
-//! This crate holds the front end, which reproduces clox exactly — the same
-//! tokens, the same single-pass Pratt compiler, the same bytecode (the
-//! instruction set of clox's final chapter), the same compile errors and
-//! limits:
+//! The front end reproduces clox exactly — the same tokens, the same
+//! single-pass Pratt compiler, the same bytecode (the instruction set of
+//! clox's final chapter), the same compile errors and limits:
 //!
 //! * [`scanner`] — [`Token`](scanner::Token)s from source text;
 //! * [`compiler`] — [`compile`]: source text to a [`FunctionProto`];
@@ -17,6 +19,44 @@
 //! * [`error`] — [`CompileErrors`], formatted as clox prints them;
 //! * [`cli`] — the command line of the `tricolor-lox` binary, with the
 //!   [`Backend`](cli::Backend) trait through which the VM plugs in.
+//!
+//! The virtual machine:
+//!
+//! * [`code`] — load-time decoding of the bytecode into [`Op`](code::Op)s;
+//! * [`object`] — [`Value`](object::Value) and the heap objects (strings,
+//!   functions, closures, upvalues, classes, shapes, instances, bound
+//!   methods, natives);
+//! * [`vm`] — the [`Vm`]: its state behind one root, the sliced interpreter
+//!   loop, the weak intern table, inline caches;
+//! * [`stats`] — the `--gc-stats` report.
+//!
+//! ```
+//! use tricolor_lox::cli::InterpretResult;
+//! use tricolor_lox::{Vm, VmOptions};
+//!
+//! let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+//! struct Sink(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+//! impl std::io::Write for Sink {
+//!     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+//!         self.0.borrow_mut().extend_from_slice(b);
+//!         Ok(b.len())
+//!     }
+//!     fn flush(&mut self) -> std::io::Result<()> {
+//!         Ok(())
+//!     }
+//! }
+//! let mut vm = Vm::with_output(
+//!     VmOptions::default(),
+//!     Box::new(Sink(out.clone())),
+//!     Box::new(std::io::sink()),
+//! )
+//! .unwrap();
+//! let result = vm.interpret("class A { init(n) { this.n = n; } } print A(41).n + 1;");
+//! assert_eq!(result, InterpretResult::Ok);
+//! assert_eq!(*out.borrow(), b"42\n");
+//! ```
+//!
+//! The compiler alone:
 //!
 //! ```
 //! use tricolor_lox::{OpCode, compile};

@@ -5,6 +5,7 @@
 //! (`TRICOLOR_GOGC`, `TRICOLOR_MEMORY_LIMIT`, `TRICOLOR_GCTRACE`, ...);
 //! `--gc-stress` turns on its stress mode, `--gc-stats` its per-cycle trace
 //! and a statistics summary at exit (both on stderr).
+#![forbid(unsafe_code)]
 
 use std::cell::RefCell;
 
