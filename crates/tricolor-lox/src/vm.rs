@@ -1142,8 +1142,19 @@ fn execute<'gc, const STEP: bool>(
     macro_rules! call_value {
         ($argc:expr) => {{
             let argc = $argc;
-            if let Value::Closure(c) = peek!(argc) {
+            let callee = &stack[sp - 1 - argc];
+            if let Value::Closure(c) = *callee {
                 call_closure!(c, argc);
+            } else if let Value::Class(class) = *callee {
+                // Instantiation, inline: the instance replaces the class.
+                let slot = sp - argc - 1;
+                let instance = Class::instantiate(class, mc);
+                put(&mut stack[slot], instance);
+                match class.init.get() {
+                    Some(init) => call_closure!(init, argc),
+                    None if argc == 0 => {}
+                    None => throw!("Expected 0 arguments but got {}.", argc),
+                }
             } else {
                 // By reference: a copy would load the whole value at once.
                 match call_other(mc, &peek!(argc), argc, start) {
