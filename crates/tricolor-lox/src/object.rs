@@ -77,7 +77,14 @@ impl<'gc> Value<'gc> {
     /// (strings are interned, so that is equality of contents).
     #[inline]
     pub fn equals(self, other: Value<'gc>) -> bool {
-        match (self, other) {
+        Value::equal_in_place(&self, &other)
+    }
+
+    /// [`Value::equals`] on values in place: the tags are compared first and
+    /// the payloads loaded only when needed.
+    #[inline]
+    pub fn equal_in_place(a: &Value<'gc>, b: &Value<'gc>) -> bool {
+        match (*a, *b) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Number(a), Value::Number(b)) => a == b,

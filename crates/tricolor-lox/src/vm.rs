@@ -1068,7 +1068,18 @@ fn execute<'gc, const STEP: bool>(
             break Err(format!($($msg)*));
         }};
     }
+    // Pushes a value built here or read from memory nobody wrote recently
+    // (a constant).
     macro_rules! push {
+        ($v:expr) => {{
+            let v = $v;
+            stack[sp] = v;
+            sp += 1;
+        }};
+    }
+    // Pushes a copy of a value that may have been written just before (a
+    // local, a global, an upvalue): see `put`.
+    macro_rules! push_copy {
         ($v:expr) => {{
             let v = $v;
             put(&mut stack[sp], v);
@@ -1202,7 +1213,7 @@ fn execute<'gc, const STEP: bool>(
             Op::True => push!(Value::Bool(true)),
             Op::False => push!(Value::Bool(false)),
             Op::Pop => sp -= 1,
-            Op::GetLocal(slot) => push!(stack[base + usize::from(slot)]),
+            Op::GetLocal(slot) => push_copy!(stack[base + usize::from(slot)]),
             Op::SetLocal(slot) => {
                 let v = peek!(0);
                 put(&mut stack[base + usize::from(slot)], v);
@@ -1212,7 +1223,7 @@ fn execute<'gc, const STEP: bool>(
                 if !global.defined {
                     throw!("Undefined variable '{}'.", global.name.chars);
                 }
-                push!(global.value);
+                push_copy!(global.value);
             }
             Op::DefineGlobal(slot) => {
                 let v = pop!();
@@ -1233,7 +1244,7 @@ fn execute<'gc, const STEP: bool>(
                     UpvalueState::Open(slot) => stack[slot],
                     UpvalueState::Closed(value) => value,
                 };
-                push!(value);
+                push_copy!(value);
             }
             Op::SetUpvalue(index) => {
                 let upvalue = closure.upvalues[usize::from(index)];
@@ -1296,8 +1307,9 @@ fn execute<'gc, const STEP: bool>(
                 stack[sp - 1] = bind_method(mc, stack[sp - 1], method);
             }
             Op::Equal => {
-                let b = pop!();
-                stack[sp - 1] = Value::Bool(stack[sp - 1].equals(b));
+                let equal = Value::equal_in_place(&stack[sp - 2], &stack[sp - 1]);
+                sp -= 1;
+                stack[sp - 1] = Value::Bool(equal);
             }
             Op::Greater => binary_number!(>, Value::Bool),
             Op::Less => binary_number!(<, Value::Bool),
