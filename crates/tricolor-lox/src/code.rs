@@ -66,6 +66,17 @@ pub enum Op {
     },
     /// `OP_GET_SUPER`: the name's constant index.
     GetSuper(u8),
+    /// `OP_GET_LOCAL slot` then `OP_GET_PROPERTY` (fused, see [`fuse`]).
+    LocalProperty {
+        /// The frame slot.
+        slot: u8,
+        /// The name's constant index.
+        name: u8,
+        /// The inline cache.
+        cache: u16,
+    },
+    /// `OP_SET_LOCAL slot` then `OP_POP` (fused, see [`fuse`]).
+    SetLocalPop(u8),
     /// `OP_EQUAL`.
     Equal,
     /// `OP_GREATER`.
@@ -320,6 +331,59 @@ pub fn decode(proto: &FunctionProto) -> Decoded {
     out
 }
 
+/// Fuses frequent instruction pairs into one op (*superinstructions*), so
+/// that they cost one dispatch: `GET_LOCAL` + `GET_PROPERTY` (`this.field`,
+/// `point.x`) into [`Op::LocalProperty`] and `SET_LOCAL` + `POP` (an
+/// assignment statement) into [`Op::SetLocalPop`]. A pair is fused only if no
+/// jump lands on its second op; jump targets are renumbered. A fused op has
+/// the line of the part that can fail (the property access). Stack effects
+/// are unchanged, so [`max_slots`] gives the same result before and after.
+pub fn fuse(d: &mut Decoded) {
+    let n = d.ops.len();
+    let mut target = vec![false; n + 1];
+    for op in &d.ops {
+        if let Op::Jump(t) | Op::JumpIfFalse(t) | Op::Loop(t) = op {
+            target[*t as usize] = true;
+        }
+    }
+    let mut new_index = vec![0u32; n + 1];
+    let mut ops = Vec::with_capacity(n);
+    let mut lines = Vec::with_capacity(n);
+    let mut i = 0;
+    while i < n {
+        new_index[i] = ops.len() as u32;
+        let next = d.ops.get(i + 1).copied().filter(|_| !target[i + 1]);
+        let fused = match (d.ops[i], next) {
+            (Op::GetLocal(slot), Some(Op::GetProperty { name, cache })) => {
+                Some((Op::LocalProperty { slot, name, cache }, d.lines[i + 1]))
+            }
+            (Op::SetLocal(slot), Some(Op::Pop)) => Some((Op::SetLocalPop(slot), d.lines[i])),
+            _ => None,
+        };
+        match fused {
+            Some((op, line)) => {
+                ops.push(op);
+                lines.push(line);
+                new_index[i + 1] = new_index[i];
+                i += 2;
+            }
+            None => {
+                ops.push(d.ops[i]);
+                lines.push(d.lines[i]);
+                i += 1;
+            }
+        }
+    }
+    new_index[n] = ops.len() as u32;
+    for op in &mut ops {
+        if let Op::Jump(t) | Op::JumpIfFalse(t) | Op::Loop(t) = op {
+            *t = new_index[*t as usize];
+        }
+    }
+    d.ops = ops;
+    d.lines = lines;
+}
+
 /// The most stack slots a frame of a function with these ops uses: slot 0 and
 /// the `arity` parameters, plus the deepest its locals and temporaries go on
 /// any path through the ops (every op's stack effect is fixed, and a jump
@@ -341,7 +405,8 @@ pub fn max_slots(ops: &[Op], arity: u8) -> usize {
                 | Op::GetGlobal(_)
                 | Op::GetUpvalue(_)
                 | Op::Closure(_)
-                | Op::Class(_) => 1,
+                | Op::Class(_)
+                | Op::LocalProperty { .. } => 1,
                 Op::Pop
                 | Op::DefineGlobal(_)
                 | Op::SetProperty { .. }
@@ -356,7 +421,8 @@ pub fn max_slots(ops: &[Op], arity: u8) -> usize {
                 | Op::Print
                 | Op::CloseUpvalue
                 | Op::Inherit
-                | Op::Method(_) => -1,
+                | Op::Method(_)
+                | Op::SetLocalPop(_) => -1,
                 Op::SetLocal(_)
                 | Op::SetGlobal(_)
                 | Op::SetUpvalue(_)
@@ -447,6 +513,50 @@ mod tests {
             )]
         );
         assert!(d.ops.contains(&Op::Closure(1)));
+    }
+
+    /// The function called `name` compiled somewhere inside `proto`.
+    fn find<'a>(proto: &'a FunctionProto, name: &str) -> Option<&'a FunctionProto> {
+        proto.chunk.constants.iter().find_map(|c| match c {
+            Constant::Function(f) if f.name.as_deref() == Some(name) => Some(&**f),
+            Constant::Function(f) => find(f, name),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn fuses_pairs_but_not_across_jump_targets() {
+        let script = compile(
+            "class P { init() { this.x = 1; } get() { return this.x; } }\n\
+             fun f(p) { var i = 0; i = i + 1; var y = p.get(); while (i < 3) i = i + 1; return y; }",
+        )
+        .unwrap();
+        let f = find(&script, "f").unwrap();
+        let mut d = decode(f);
+        let before = d.clone();
+        let slots = max_slots(&d.ops, f.arity);
+        fuse(&mut d);
+        assert!(d.ops.len() < before.ops.len());
+        assert_eq!(d.ops.len(), d.lines.len());
+        assert!(d.ops.iter().any(|op| matches!(op, Op::SetLocalPop(_))));
+        assert_eq!(max_slots(&d.ops, f.arity), slots);
+        // The loop still goes back to its condition, `GET_LOCAL i` (a jump
+        // target, so not fused with what follows it).
+        let back = d
+            .ops
+            .iter()
+            .find_map(|op| match op {
+                Op::Loop(to) => Some(*to as usize),
+                _ => None,
+            })
+            .unwrap();
+        assert!(matches!(d.ops[back], Op::GetLocal(_)));
+        // `this.x` in `get` becomes one op.
+        let get = find(&script, "get").unwrap();
+        let mut d = decode(get);
+        fuse(&mut d);
+        assert!(matches!(d.ops[0], Op::LocalProperty { slot: 0, .. }));
+        assert_eq!(d.ops[1], Op::Return);
     }
 
     #[test]

@@ -644,6 +644,7 @@ fn load_function<'gc>(
     });
     let name = proto.name.as_ref().map(|n| strings.intern(mc, n));
     let max_slots = code::max_slots(&decoded.ops, proto.arity);
+    code::fuse(&mut decoded);
     Gc::new(
         mc,
         Function {
@@ -1185,6 +1186,28 @@ fn execute<'gc, const STEP: bool>(
             }
         }};
     }
+    // The value of property `name` of `receiver` (GET_PROPERTY), through the
+    // inline cache.
+    macro_rules! get_property {
+        ($receiver:expr, $name:expr, $cache:expr) => {{
+            let cache = caches.get(usize::from($cache));
+            let (instance, hit) = match $receiver {
+                Value::Instance(i) => (AnyInstance::Big(i), get_cached(&i.fields, cache)),
+                Value::SmallInstance(i) => (AnyInstance::Small(i), get_cached(&i.fields, cache)),
+                _ => throw!("Only instances have properties."),
+            };
+            match hit {
+                Some(value) => value,
+                None => match get_property_slow(mc, instance, string!($name), cache) {
+                    Ok(value) => value,
+                    Err(message) => {
+                        save_ip!();
+                        break Err(message);
+                    }
+                },
+            }
+        }};
+    }
     macro_rules! binary_number {
         ($op:tt, $wrap:expr) => {{
             match (stack[sp - 2], stack[sp - 1]) {
@@ -1259,26 +1282,17 @@ fn execute<'gc, const STEP: bool>(
                 }
             }
             Op::GetProperty { name, cache } => {
-                let cache = caches.get(usize::from(cache));
-                let receiver = peek!(0);
-                let (instance, hit) = match receiver {
-                    Value::Instance(i) => (AnyInstance::Big(i), get_cached(&i.fields, cache)),
-                    Value::SmallInstance(i) => {
-                        (AnyInstance::Small(i), get_cached(&i.fields, cache))
-                    }
-                    _ => throw!("Only instances have properties."),
-                };
-                let value = match hit {
-                    Some(value) => value,
-                    None => match get_property_slow(mc, instance, string!(name), cache) {
-                        Ok(value) => value,
-                        Err(message) => {
-                            save_ip!();
-                            break Err(message);
-                        }
-                    },
-                };
+                let value = get_property!(peek!(0), name, cache);
                 put(&mut stack[sp - 1], value);
+            }
+            Op::LocalProperty { slot, name, cache } => {
+                let value = get_property!(stack[base + usize::from(slot)], name, cache);
+                push_copy!(value);
+            }
+            Op::SetLocalPop(slot) => {
+                let v = peek!(0);
+                put(&mut stack[base + usize::from(slot)], v);
+                sp -= 1;
             }
             Op::SetProperty { name, cache } => {
                 let cache = caches.get(usize::from(cache));
