@@ -77,6 +77,20 @@ pub enum Op {
     },
     /// `OP_SET_LOCAL slot` then `OP_POP` (fused, see [`fuse`]).
     SetLocalPop(u8),
+    /// `OP_CONSTANT c` then `OP_ADD` (fused): the constant's index.
+    AddConstant(u8),
+    /// `OP_CONSTANT c` then `OP_SUBTRACT` (fused).
+    SubtractConstant(u8),
+    /// `OP_CONSTANT c` then `OP_LESS` (fused).
+    LessConstant(u8),
+    /// `OP_CONSTANT c` then `OP_GREATER` (fused).
+    GreaterConstant(u8),
+    /// `OP_CONSTANT c` then `OP_EQUAL` (fused).
+    EqualConstant(u8),
+    /// `OP_JUMP_IF_FALSE` then `OP_POP` (fused): jump to the target (leaving
+    /// the condition for the `POP` there) if the condition is falsey, else
+    /// pop it.
+    JumpIfFalsePop(u32),
     /// `OP_EQUAL`.
     Equal,
     /// `OP_GREATER`.
@@ -332,12 +346,20 @@ pub fn decode(proto: &FunctionProto) -> Decoded {
 }
 
 /// Fuses frequent instruction pairs into one op (*superinstructions*), so
-/// that they cost one dispatch: `GET_LOCAL` + `GET_PROPERTY` (`this.field`,
-/// `point.x`) into [`Op::LocalProperty`] and `SET_LOCAL` + `POP` (an
-/// assignment statement) into [`Op::SetLocalPop`]. A pair is fused only if no
-/// jump lands on its second op; jump targets are renumbered. A fused op has
-/// the line of the part that can fail (the property access). Stack effects
-/// are unchanged, so [`max_slots`] gives the same result before and after.
+/// that they cost one dispatch:
+///
+/// * `GET_LOCAL` + `GET_PROPERTY` (`this.field`, `point.x`):
+///   [`Op::LocalProperty`];
+/// * `SET_LOCAL` + `POP` (an assignment statement): [`Op::SetLocalPop`];
+/// * `CONSTANT` + `ADD`/`SUBTRACT`/`LESS`/`GREATER`/`EQUAL` (`i + 1`,
+///   `n < 2`, `x == nil`): [`Op::AddConstant`] and friends;
+/// * `JUMP_IF_FALSE` + `POP` (every `if` and loop condition):
+///   [`Op::JumpIfFalsePop`].
+///
+/// A pair is fused only if no jump lands on its second op; jump targets are
+/// renumbered. A fused op has the line of the part that can fail. The stack
+/// effects add up, and a fused op never needs more room than its pair, so
+/// [`max_slots`] of the unfused ops is an upper bound for the fused ones.
 pub fn fuse(d: &mut Decoded) {
     let n = d.ops.len();
     let mut target = vec![false; n + 1];
@@ -358,6 +380,18 @@ pub fn fuse(d: &mut Decoded) {
                 Some((Op::LocalProperty { slot, name, cache }, d.lines[i + 1]))
             }
             (Op::SetLocal(slot), Some(Op::Pop)) => Some((Op::SetLocalPop(slot), d.lines[i])),
+            (Op::Constant(c), Some(second)) => {
+                let op = match second {
+                    Op::Add => Some(Op::AddConstant(c)),
+                    Op::Subtract => Some(Op::SubtractConstant(c)),
+                    Op::Less => Some(Op::LessConstant(c)),
+                    Op::Greater => Some(Op::GreaterConstant(c)),
+                    Op::Equal => Some(Op::EqualConstant(c)),
+                    _ => None,
+                };
+                op.map(|op| (op, d.lines[i + 1]))
+            }
+            (Op::JumpIfFalse(to), Some(Op::Pop)) => Some((Op::JumpIfFalsePop(to), d.lines[i])),
             _ => None,
         };
         match fused {
@@ -376,7 +410,7 @@ pub fn fuse(d: &mut Decoded) {
     }
     new_index[n] = ops.len() as u32;
     for op in &mut ops {
-        if let Op::Jump(t) | Op::JumpIfFalse(t) | Op::Loop(t) = op {
+        if let Op::Jump(t) | Op::JumpIfFalse(t) | Op::JumpIfFalsePop(t) | Op::Loop(t) = op {
             *t = new_index[*t as usize];
         }
     }
@@ -428,7 +462,12 @@ pub fn max_slots(ops: &[Op], arity: u8) -> usize {
                 | Op::SetUpvalue(_)
                 | Op::GetProperty { .. }
                 | Op::Not
-                | Op::Negate => 0,
+                | Op::Negate
+                | Op::AddConstant(_)
+                | Op::SubtractConstant(_)
+                | Op::LessConstant(_)
+                | Op::GreaterConstant(_)
+                | Op::EqualConstant(_) => 0,
                 Op::Call(argc) | Op::Invoke { argc, .. } => -isize::from(argc),
                 Op::SuperInvoke { argc, .. } => -isize::from(argc) - 1,
                 Op::Jump(to) => {
@@ -439,6 +478,10 @@ pub fn max_slots(ops: &[Op], arity: u8) -> usize {
                     work.push((to as usize, depth));
                     ip += 1;
                     continue;
+                }
+                Op::JumpIfFalsePop(to) => {
+                    work.push((to as usize, depth));
+                    -1
                 }
                 Op::Loop(to) => {
                     ip = to as usize;
@@ -539,7 +582,8 @@ mod tests {
         assert!(d.ops.len() < before.ops.len());
         assert_eq!(d.ops.len(), d.lines.len());
         assert!(d.ops.iter().any(|op| matches!(op, Op::SetLocalPop(_))));
-        assert_eq!(max_slots(&d.ops, f.arity), slots);
+        // A fused op needs no more room than its pair.
+        assert!(max_slots(&d.ops, f.arity) <= slots);
         // The loop still goes back to its condition, `GET_LOCAL i` (a jump
         // target, so not fused with what follows it).
         let back = d

@@ -1208,6 +1208,15 @@ fn execute<'gc, const STEP: bool>(
             }
         }};
     }
+    // A binary number operator with a constant right operand (fused ops).
+    macro_rules! constant_number {
+        ($index:expr, $op:tt, $wrap:expr) => {{
+            match (stack[sp - 1], constants[usize::from($index)]) {
+                (Value::Number(a), Value::Number(b)) => stack[sp - 1] = $wrap(a $op b),
+                _ => throw!("Operands must be numbers."),
+            }
+        }};
+    }
     macro_rules! binary_number {
         ($op:tt, $wrap:expr) => {{
             match (stack[sp - 2], stack[sp - 1]) {
@@ -1288,6 +1297,31 @@ fn execute<'gc, const STEP: bool>(
             Op::LocalProperty { slot, name, cache } => {
                 let value = get_property!(stack[base + usize::from(slot)], name, cache);
                 push_copy!(value);
+            }
+            Op::AddConstant(index) => match (stack[sp - 1], constants[usize::from(index)]) {
+                (Value::Number(a), Value::Number(b)) => stack[sp - 1] = Value::Number(a + b),
+                (Value::String(a), Value::String(b)) => {
+                    stack[sp - 1] = concatenate(mc, cx.strings, a, b);
+                    if cx.strings.collect_requested {
+                        cx.strings.collect_requested = false;
+                        budget = budget.min(1);
+                    }
+                }
+                _ => throw!("Operands must be two numbers or two strings."),
+            },
+            Op::SubtractConstant(index) => constant_number!(index, -, Value::Number),
+            Op::LessConstant(index) => constant_number!(index, <, Value::Bool),
+            Op::GreaterConstant(index) => constant_number!(index, >, Value::Bool),
+            Op::EqualConstant(index) => {
+                let equal = Value::equal_in_place(&stack[sp - 1], &constants[usize::from(index)]);
+                stack[sp - 1] = Value::Bool(equal);
+            }
+            Op::JumpIfFalsePop(to) => {
+                if peek!(0).is_falsey() {
+                    ip = to as usize;
+                } else {
+                    sp -= 1;
+                }
             }
             Op::SetLocalPop(slot) => {
                 let v = peek!(0);
