@@ -87,6 +87,18 @@ pub enum Op {
     GreaterConstant(u8),
     /// `OP_CONSTANT c` then `OP_EQUAL` (fused).
     EqualConstant(u8),
+    /// `OP_SET_PROPERTY` then `OP_POP` (fused).
+    SetPropertyPop {
+        /// The name's constant index.
+        name: u8,
+        /// The inline cache.
+        cache: u16,
+    },
+    /// `OP_GET_LOCAL slot` then `OP_RETURN` (fused; `return this;`, the end of
+    /// an initializer).
+    ReturnLocal(u8),
+    /// `OP_NIL` then `OP_RETURN` (fused; the end of a function).
+    ReturnNil,
     /// `OP_JUMP_IF_FALSE` then `OP_POP` (fused): jump to the target (leaving
     /// the condition for the `POP` there) if the condition is falsey, else
     /// pop it.
@@ -354,7 +366,11 @@ pub fn decode(proto: &FunctionProto) -> Decoded {
 /// * `CONSTANT` + `ADD`/`SUBTRACT`/`LESS`/`GREATER`/`EQUAL` (`i + 1`,
 ///   `n < 2`, `x == nil`): [`Op::AddConstant`] and friends;
 /// * `JUMP_IF_FALSE` + `POP` (every `if` and loop condition):
-///   [`Op::JumpIfFalsePop`].
+///   [`Op::JumpIfFalsePop`];
+/// * `SET_PROPERTY` + `POP` (a field assignment statement):
+///   [`Op::SetPropertyPop`];
+/// * `GET_LOCAL` + `RETURN` and `NIL` + `RETURN` (`return x;`, the end of
+///   an initializer or a function): [`Op::ReturnLocal`], [`Op::ReturnNil`].
 ///
 /// A pair is fused only if no jump lands on its second op; jump targets are
 /// renumbered. A fused op has the line of the part that can fail. The stack
@@ -392,6 +408,11 @@ pub fn fuse(d: &mut Decoded) {
                 op.map(|op| (op, d.lines[i + 1]))
             }
             (Op::JumpIfFalse(to), Some(Op::Pop)) => Some((Op::JumpIfFalsePop(to), d.lines[i])),
+            (Op::SetProperty { name, cache }, Some(Op::Pop)) => {
+                Some((Op::SetPropertyPop { name, cache }, d.lines[i]))
+            }
+            (Op::GetLocal(slot), Some(Op::Return)) => Some((Op::ReturnLocal(slot), d.lines[i + 1])),
+            (Op::Nil, Some(Op::Return)) => Some((Op::ReturnNil, d.lines[i + 1])),
             _ => None,
         };
         match fused {
@@ -457,6 +478,7 @@ pub fn max_slots(ops: &[Op], arity: u8) -> usize {
                 | Op::Inherit
                 | Op::Method(_)
                 | Op::SetLocalPop(_) => -1,
+                Op::SetPropertyPop { .. } => -2,
                 Op::SetLocal(_)
                 | Op::SetGlobal(_)
                 | Op::SetUpvalue(_)
@@ -487,7 +509,7 @@ pub fn max_slots(ops: &[Op], arity: u8) -> usize {
                     ip = to as usize;
                     continue;
                 }
-                Op::Return => break,
+                Op::Return | Op::ReturnLocal(_) | Op::ReturnNil => break,
             };
             depth = depth.saturating_add_signed(effect);
             max = max.max(depth);

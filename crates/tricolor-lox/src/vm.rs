@@ -1217,6 +1217,23 @@ fn execute<'gc, const STEP: bool>(
             }
         }};
     }
+    // Returns `result` from the current frame.
+    macro_rules! return_value {
+        ($result:expr) => {{
+            let result = $result;
+            if open_upvalues.last().is_some_and(|&(s, _)| s >= base) {
+                close_upvalues(mc, &mut open_upvalues, &stack[..], base);
+            }
+            fp -= 1;
+            if fp == 0 {
+                sp = 0;
+                break Ok(Flow::Done);
+            }
+            put(&mut stack[base], result);
+            sp = base + 1;
+            load_frame!();
+        }};
+    }
     macro_rules! binary_number {
         ($op:tt, $wrap:expr) => {{
             match (stack[sp - 2], stack[sp - 1]) {
@@ -1328,7 +1345,8 @@ fn execute<'gc, const STEP: bool>(
                 put(&mut stack[base + usize::from(slot)], v);
                 sp -= 1;
             }
-            Op::SetProperty { name, cache } => {
+            Op::SetProperty { name, cache } | Op::SetPropertyPop { name, cache } => {
+                let pop_after = matches!(op, Op::SetPropertyPop { .. });
                 let cache = caches.get(usize::from(cache));
                 let value = peek!(0);
                 let (instance, done) = match peek!(1) {
@@ -1342,7 +1360,11 @@ fn execute<'gc, const STEP: bool>(
                 if !done {
                     set_property_slow(mc, instance, string!(name), value, cache);
                 }
-                stack[sp - 1] = value;
+                if pop_after {
+                    sp -= 1;
+                } else {
+                    stack[sp - 1] = value;
+                }
             }
             Op::GetSuper(name) => {
                 let name = string!(name);
@@ -1457,19 +1479,14 @@ fn execute<'gc, const STEP: bool>(
                 close_upvalues(mc, &mut open_upvalues, &stack[..], sp - 1);
                 sp -= 1;
             }
-            Op::Return => {
-                let result = pop!();
-                if open_upvalues.last().is_some_and(|&(s, _)| s >= base) {
-                    close_upvalues(mc, &mut open_upvalues, &stack[..], base);
-                }
-                fp -= 1;
-                if fp == 0 {
-                    sp = 0;
-                    break Ok(Flow::Done);
-                }
-                put(&mut stack[base], result);
-                sp = base + 1;
-                load_frame!();
+            Op::Return | Op::ReturnLocal(_) | Op::ReturnNil => {
+                // One body for the three (the fused ones only pick the value).
+                let result = match op {
+                    Op::ReturnLocal(slot) => stack[base + usize::from(slot)],
+                    Op::ReturnNil => Value::Nil,
+                    _ => pop!(),
+                };
+                return_value!(result);
             }
             Op::Class(name) => {
                 push!(Value::Class(Class::new(mc, string!(name))));
