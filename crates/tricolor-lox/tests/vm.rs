@@ -265,3 +265,25 @@ fn string_text_paces_the_collector() {
         "string text requested collections"
     );
 }
+
+#[test]
+fn fused_ops_report_their_lines() {
+    // SUBTRACT with a constant operand, fused with its CONSTANT.
+    let (_, _, err) = run("fun f(s) {\n  var t = s;\n  return t\n    - 1;\n}\nf(\"a\");\n");
+    assert_eq!(
+        err,
+        "Operands must be numbers.\n[line 4] in f()\n[line 6] in script\n"
+    );
+    // GET_PROPERTY on a local, fused with its GET_LOCAL.
+    let (_, _, err) = run("fun g(n) {\n  return n\n    .x;\n}\ng(1);\n");
+    assert_eq!(
+        err,
+        "Only instances have properties.\n[line 3] in g()\n[line 5] in script\n"
+    );
+    // LESS with a constant operand, in a condition (JUMP_IF_FALSE + POP).
+    let (_, out, err) = run(
+        "var a = 2;\nif (a <\n 3) print \"yes\"; else print \"no\";\na = \"s\";\nif (a <\n 3) print 1;\n",
+    );
+    assert_eq!(out, "yes\n");
+    assert_eq!(err, "Operands must be numbers.\n[line 6] in script\n");
+}
