@@ -14,7 +14,9 @@
 //! * property accesses and invocations get an inline-cache index.
 //!
 //! Nothing else changes: the ops are the instructions of the bytecode, one for
-//! one, with the same stack effects and the same source lines.
+//! one, with the same stack effects and the same source lines. Then [`fuse`]
+//! merges frequent pairs into single ops (superinstructions), which the VM
+//! runs instead.
 
 use crate::chunk::{Constant, FunctionProto};
 use crate::opcode::OpCode;
