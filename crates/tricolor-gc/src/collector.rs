@@ -38,6 +38,7 @@ use tricolor_alloc::{AllocConfig, AllocError, Allocator, MarkParity};
 
 use crate::cleanup::Cleanups;
 use crate::config::Config;
+use crate::faults::{Fault, fault};
 use crate::header::{Epoch, Header};
 use crate::mark::{Grey, GreyQueue, MarkContext};
 use crate::mutator::{
@@ -46,8 +47,10 @@ use crate::mutator::{
 use crate::pacer::{self, CycleMeasure, GoalInputs, Pacer};
 use crate::roots::RootTable;
 use crate::stats::{CycleSummary, Stats};
+use crate::sync::backoff;
+use crate::sync::stat::{StatU64, StatUsize};
 use crate::sync::{
-    AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, RwLock, thread,
+    AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, RwLock, fence, thread,
 };
 use crate::weak::WeakRegistry;
 
@@ -92,9 +95,24 @@ struct Control {
 /// Per-cycle counters, reset at mark start.
 #[derive(Default)]
 struct CycleCounters {
-    marked: AtomicUsize,
-    scanned: AtomicUsize,
-    allocated: AtomicUsize,
+    marked: StatUsize,
+    scanned: StatUsize,
+    allocated: StatUsize,
+}
+
+/// A cycle in progress: what the coordinator carries from step to step.
+pub(crate) struct CycleRun {
+    pub(crate) k: u64,
+    parity: MarkParity,
+    /// The coordinator's mark context (it is mark worker 0).
+    pub(crate) cx: MarkContext,
+    rounds: u32,
+    forced: bool,
+    periodic: bool,
+    expected_scan: usize,
+    t0: Instant,
+    t_started: Instant,
+    heap_start: usize,
 }
 
 /// The shared state of one heap (see the module docs).
@@ -131,10 +149,10 @@ pub struct Collector {
     /// thread while marking).
     pub(crate) outside_work: AtomicU64,
     counters: CycleCounters,
-    assist_ratio_bits: AtomicU64,
-    trigger: AtomicUsize,
-    goal: AtomicUsize,
-    live_after_mark: AtomicUsize,
+    assist_ratio_bits: StatU64,
+    trigger: StatUsize,
+    goal: StatUsize,
+    live_after_mark: StatUsize,
     cycle_requested: AtomicBool,
     pub(crate) stats: Stats,
     control: Mutex<Control>,
@@ -254,11 +272,42 @@ fn free_object(obj: NonNull<u8>) {
 impl Collector {
     /// Creates a heap with `config` and starts its background threads.
     pub fn start(config: Config) -> Result<(Arc<Collector>, Threads), StartError> {
+        let c = Collector::new_unstarted(config)?;
+        let mut handles = Vec::new();
+        let spawn = |name: String, f: Box<dyn FnOnce() + Send>| {
+            thread::Builder::new()
+                .name(name)
+                .spawn(f)
+                .map_err(StartError::Thread)
+        };
+        let cc = c.clone();
+        handles.push(spawn(
+            "tricolor-gc".into(),
+            Box::new(move || fatal_on_panic("collector", || cc.coordinator_main())),
+        )?);
+        for i in 1..c.config.mark_workers {
+            let cw = c.clone();
+            handles.push(spawn(
+                format!("tricolor-mark-{i}"),
+                Box::new(move || fatal_on_panic("mark worker", || cw.worker_main())),
+            )?);
+        }
+        let threads = Threads {
+            collector: c.clone(),
+            handles,
+        };
+        Ok((c, threads))
+    }
+
+    /// Creates a heap without its background threads: nothing collects unless the caller
+    /// drives the cycle (see [`crate::model`]).
+    pub(crate) fn new_unstarted(config: Config) -> Result<Arc<Collector>, StartError> {
         config.validate().map_err(StartError::Config)?;
         let alloc = Allocator::new(AllocConfig {
             max_heap_bytes: config.max_heap_bytes,
+            min_reservation_bytes: config.max_heap_bytes.min(1 << 30),
+            arena_bytes: config.arena_bytes,
             free_hook: Some(free_object),
-            ..AllocConfig::default()
         })
         .map_err(StartError::Alloc)?;
         let pacer = Pacer::default();
@@ -287,10 +336,10 @@ impl Collector {
             resurrections: AtomicU64::new(0),
             outside_work: AtomicU64::new(0),
             counters: CycleCounters::default(),
-            assist_ratio_bits: AtomicU64::new(0f64.to_bits()),
-            trigger: AtomicUsize::new(goal.map_or(usize::MAX, |g| pacer.trigger(g, 0))),
-            goal: AtomicUsize::new(goal.unwrap_or(usize::MAX)),
-            live_after_mark: AtomicUsize::new(0),
+            assist_ratio_bits: StatU64::new(0f64.to_bits()),
+            trigger: StatUsize::new(goal.map_or(usize::MAX, |g| pacer.trigger(g, 0))),
+            goal: StatUsize::new(goal.unwrap_or(usize::MAX)),
+            live_after_mark: StatUsize::new(0),
             cycle_requested: AtomicBool::new(false),
             stats: Stats::new(),
             control: Mutex::new(Control::default()),
@@ -309,30 +358,7 @@ impl Collector {
             started_at: Instant::now(),
             config,
         });
-        let mut handles = Vec::new();
-        let spawn = |name: String, f: Box<dyn FnOnce() + Send>| {
-            thread::Builder::new()
-                .name(name)
-                .spawn(f)
-                .map_err(StartError::Thread)
-        };
-        let cc = c.clone();
-        handles.push(spawn(
-            "tricolor-gc".into(),
-            Box::new(move || fatal_on_panic("collector", || cc.coordinator_main())),
-        )?);
-        for i in 1..c.config.mark_workers {
-            let cw = c.clone();
-            handles.push(spawn(
-                format!("tricolor-mark-{i}"),
-                Box::new(move || fatal_on_panic("mark worker", || cw.worker_main())),
-            )?);
-        }
-        let threads = Threads {
-            collector: c.clone(),
-            handles,
-        };
-        Ok((c, threads))
+        Ok(c)
     }
 
     /// The configuration the heap runs with.
@@ -441,6 +467,8 @@ impl Collector {
     }
 
     pub(crate) fn notify_ack(&self) {
+        // SeqCst fence: pairs with the one in `wait_acks`.
+        fence(Ordering::SeqCst);
         if self.coordinator_waiting.load(Ordering::SeqCst) {
             let _g = self.ack_lock.lock().unwrap();
             self.ack_cv.notify_all();
@@ -524,28 +552,37 @@ impl Collector {
         (all, report)
     }
 
-    /// Waits until every mutator has acknowledged `phase`; returns the OR of their reports and
-    /// how long it waited.
+    /// One pass of acting for idle mutators; whether every mutator has acknowledged `phase`.
+    pub(crate) fn try_collect_acks(&self, phase: u64) -> bool {
+        self.collect_acks(phase).0
+    }
+
+    /// Waits until every mutator has acknowledged `phase`; returns the OR of their reports.
     fn wait_acks(&self, phase: u64) -> u8 {
         loop {
             let (all, report) = self.collect_acks(phase);
             if all {
                 return report;
             }
+            if cfg!(tricolor_loom) {
+                // Under the model checker: let the mutators run.
+                crate::sync::spin_loop();
+                continue;
+            }
             self.coordinator_waiting.store(true, Ordering::SeqCst);
+            // SeqCst fence: pairs with the one in `notify_ack` (a mutator stores its
+            // acknowledgement, fences, then reads `coordinator_waiting`), so either we see the
+            // acknowledgement below or the mutator sees the flag and notifies.
+            fence(Ordering::SeqCst);
             let g = self.ack_lock.lock().unwrap();
-            let (all, report) = {
-                drop(g);
-                self.collect_acks(phase)
-            };
+            let (all, report) = self.collect_acks(phase);
             if all {
                 self.coordinator_waiting.store(false, Ordering::SeqCst);
                 return report;
             }
-            let g = self.ack_lock.lock().unwrap();
             let _ = self
                 .ack_cv
-                .wait_timeout(g, Duration::from_micros(200))
+                .wait_timeout(g, Duration::from_millis(1))
                 .unwrap();
             self.coordinator_waiting.store(false, Ordering::SeqCst);
         }
@@ -625,7 +662,7 @@ impl Collector {
         }
         if swept == 0 {
             // Waiting for mutators to acknowledge: do not spin.
-            std::thread::sleep(Duration::from_micros(100));
+            backoff(Duration::from_micros(100));
         }
         true
     }
@@ -640,6 +677,19 @@ impl Collector {
     }
 
     fn run_cycle(&self, forced: bool, periodic: bool) {
+        let mut run = self.cycle_begin(forced, periodic);
+        loop {
+            self.cycle_drain(&mut run);
+            if self.cycle_try_terminate(&mut run) {
+                break;
+            }
+        }
+        self.cycle_end(run);
+    }
+
+    /// Steps 1–3: sweep termination, the two-step mark start, and the root scan into the
+    /// coordinator's mark context.
+    pub(crate) fn cycle_begin(&self, forced: bool, periodic: bool) -> CycleRun {
         let t0 = Instant::now();
         let heap_start = self.alloc.heap_live_bytes();
 
@@ -667,6 +717,9 @@ impl Collector {
         // barriers, so nothing may turn black (a black object written by such a mutator would
         // hide what it stores) and every marking stack counts as grey.
         let prep = self.publish_phase(PHASE_PREP);
+        if fault(Fault::NoSnapshotWait) {
+            self.snapshot_done.store(k, Ordering::Release);
+        }
         self.wait_acks(prep);
         // The snapshot is taken. Release: pairs with the Acquire load at a scope boundary.
         self.snapshot_done.store(k, Ordering::Release);
@@ -674,7 +727,9 @@ impl Collector {
         // starts only once every mutator has acknowledged (rule 1): a mutator still in step 1
         // mutates containers without claiming them.
         let mark_phase = self.publish_phase(PHASE_MARK);
-        self.wait_acks(mark_phase);
+        if !fault(Fault::NoMarkStartWait) {
+            self.wait_acks(mark_phase);
+        }
         let t_started = Instant::now();
 
         // 3. Roots.
@@ -682,66 +737,90 @@ impl Collector {
         self.roots.scan(&mut cx);
         self.workers.cycle.store(k, Ordering::SeqCst);
         self.wake_workers_all();
+        CycleRun {
+            k,
+            parity,
+            cx,
+            rounds: 0,
+            forced,
+            periodic,
+            expected_scan,
+            t0,
+            t_started,
+            heap_start,
+        }
+    }
 
-        // 4–5. Mark, then try to terminate.
-        let mut rounds = 0u32;
+    /// Step 4: drains grey objects until none is visible and the extra workers are idle.
+    pub(crate) fn cycle_drain(&self, run: &mut CycleRun) {
         loop {
-            loop {
-                cx.drain(&self.grey, 1 << 20);
-                self.add_mark_counters(
-                    core::mem::take(&mut cx.marked_bytes),
-                    core::mem::take(&mut cx.scanned_bytes),
-                );
-                self.update_assist_ratio(expected_scan);
-                if cx.local.is_empty() && self.grey.is_empty() {
-                    break;
-                }
+            run.cx.drain(&self.grey, 1 << 20);
+            self.add_mark_counters(
+                core::mem::take(&mut run.cx.marked_bytes),
+                core::mem::take(&mut run.cx.scanned_bytes),
+            );
+            self.update_assist_ratio(run.expected_scan);
+            if !(run.cx.local.is_empty() && self.grey.is_empty()) {
+                continue;
             }
             if self.workers.active.load(Ordering::SeqCst) > 0 {
-                std::thread::yield_now();
+                crate::sync::spin_loop();
                 continue;
             }
-            if self.weaks.propagate_ephemerons(&mut cx) {
-                continue;
-            }
-            rounds += 1;
-            let work0 = self.outside_work.load(Ordering::SeqCst);
-            let res0 = self.resurrections.load(Ordering::SeqCst);
-            let round = self.publish_phase(PHASE_MARK);
-            let report = self.wait_acks(round);
-            if report & REPORT_GREY_STACK != 0 && report & REPORT_PRODUCED == 0 {
-                // Only waiting for mutators to reach a scope boundary: do not spin.
-                std::thread::sleep(Duration::from_micros(50));
-            }
-            if report != 0
-                || !self.grey.is_empty()
-                || self.workers.active.load(Ordering::SeqCst) > 0
-                || self.outside_work.load(Ordering::SeqCst) != work0
-            {
-                continue;
-            }
-            let declared = {
-                let _w = self.weak_lock.write().unwrap();
-                if self.resurrections.load(Ordering::SeqCst) != res0 {
-                    false
-                } else {
-                    self.mark_done.store(k, Ordering::SeqCst);
-                    self.marking.store(false, Ordering::SeqCst);
-                    true
-                }
-            };
-            if declared {
-                break;
-            }
+            return;
         }
+    }
+
+    /// Step 5: one attempt at mark termination (ephemeron propagation, a termination round,
+    /// the declaration). Returns whether marking is complete; if not, drain and try again.
+    pub(crate) fn cycle_try_terminate(&self, run: &mut CycleRun) -> bool {
+        if self.weaks.propagate_ephemerons(&mut run.cx) {
+            return false;
+        }
+        run.rounds += 1;
+        let work0 = self.outside_work.load(Ordering::SeqCst);
+        let res0 = self.resurrections.load(Ordering::SeqCst);
+        let round = self.publish_phase(PHASE_MARK);
+        let report = if fault(Fault::NoTerminationRound) {
+            0
+        } else {
+            self.wait_acks(round)
+        };
+        let report = if fault(Fault::IgnoreGreyStacks) {
+            report & !REPORT_GREY_STACK
+        } else {
+            report
+        };
+        if report & REPORT_GREY_STACK != 0 && report & REPORT_PRODUCED == 0 {
+            // Only waiting for mutators to reach a scope boundary: do not spin.
+            backoff(Duration::from_micros(50));
+        }
+        if report != 0
+            || !self.grey.is_empty()
+            || self.workers.active.load(Ordering::SeqCst) > 0
+            || self.outside_work.load(Ordering::SeqCst) != work0
+        {
+            return false;
+        }
+        let _w = self.weak_lock.write().unwrap();
+        if self.resurrections.load(Ordering::SeqCst) != res0 && !fault(Fault::IgnoreResurrections) {
+            return false;
+        }
+        self.mark_done.store(run.k, Ordering::SeqCst);
+        self.marking.store(false, Ordering::SeqCst);
+        true
+    }
+
+    /// Steps 6–7 and pacing: reference processing, the start of sweeping, the next goal.
+    pub(crate) fn cycle_end(&self, run: CycleRun) {
         // No root drop can still be shading with a stale view of `marking` after this.
         self.roots.barrier();
         self.workers.cycle.store(0, Ordering::SeqCst);
         let t_marked = Instant::now();
 
         // 6. Reference processing.
-        self.weaks.process(&self.alloc, parity);
-        self.cleanups.process(&self.alloc, parity);
+        self.weaks.process(&self.alloc, run.parity);
+        self.cleanups.process(&self.alloc, run.parity);
 
         // 7. Sweep.
         let marked = self.counters.marked.load(Ordering::Relaxed);
@@ -780,15 +859,15 @@ impl Collector {
             .store(goal.unwrap_or(usize::MAX), Ordering::Relaxed);
 
         let summary = CycleSummary {
-            number: k,
-            forced,
-            periodic,
-            at: t0.duration_since(self.started_at),
-            mark_start: t_started - t0,
-            mark: t_marked - t_started,
-            termination_rounds: rounds,
-            total: t_end - t0,
-            heap_start,
+            number: run.k,
+            forced: run.forced,
+            periodic: run.periodic,
+            at: run.t0.duration_since(self.started_at),
+            mark_start: run.t_started - run.t0,
+            mark: t_marked - run.t_started,
+            termination_rounds: run.rounds,
+            total: t_end - run.t0,
+            heap_start: run.heap_start,
             heap_end,
             live,
             goal: goal.unwrap_or(0),

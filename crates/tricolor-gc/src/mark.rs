@@ -250,7 +250,8 @@ impl MarkContext {
         let desc = header.desc();
         let Some(trace) = desc.trace else { return };
         let epoch = self.epoch;
-        if desc.needs_claim && header.try_claim(epoch).is_err() {
+        let claim = desc.needs_claim && !crate::faults::fault(crate::faults::Fault::WorkerNoClaim);
+        if claim && header.try_claim(epoch).is_err() {
             return;
         }
         let mut tracer = Tracer::marking(self);
@@ -258,7 +259,7 @@ impl MarkContext {
         // mutates it while we read it (they wait for `Black`); otherwise its GC pointers change
         // only atomically.
         unsafe { trace(obj, &mut tracer) };
-        if desc.needs_claim {
+        if claim {
             header.finish_trace(epoch);
         }
         self.scanned_bytes += desc.size;

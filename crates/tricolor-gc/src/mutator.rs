@@ -50,6 +50,7 @@ use std::time::Instant;
 use tricolor_alloc::{AllocError, ThreadCache};
 
 use crate::collector::{Collector, PHASE_MARK, PHASE_OFF, PHASE_PREP, phase_kind, phase_seq};
+use crate::faults::{Fault, fault};
 use crate::header::{Claim, Header, TypeDesc};
 use crate::mark::{FLUSH_BATCH, MarkContext};
 use crate::sync::{AtomicU8, AtomicU64, Ordering, UnsafeCell, spin_loop};
@@ -138,6 +139,10 @@ impl MutatorLocal {
                 self.cycle = c.cycle_no();
                 self.stack_grey = true;
                 self.mark.rearm(parity, epoch);
+                if fault(Fault::SingleStepMarkStart) {
+                    self.blacken = true;
+                    self.cache.set_allocate_black(Some(parity));
+                }
             }
             (PHASE_MARK, true, false) => {
                 // Mark start, step 2: objects may turn black.
@@ -470,7 +475,7 @@ impl<'m> Scope<'m> {
                 PHASE_MARK => !l.blacken,
                 _ => false,
             };
-            if starting && l.open_borrows > 0 {
+            if starting && l.open_borrows > 0 && !fault(Fault::NoBorrowDeferral) {
                 // Rule 6: defer each step of mark start until no container borrow is open (a
                 // borrow opened before it never passed the barrier of that step).
                 return None;
@@ -592,7 +597,7 @@ impl<'m> Scope<'m> {
     #[inline]
     pub unsafe fn init_done(&self, obj: NonNull<Header>) {
         self.with_local(|l| {
-            if l.stack_grey {
+            if l.stack_grey && !fault(Fault::NoInsertionBarrier) {
                 // SAFETY: the caller guarantees `obj` is initialised; it is ours alone.
                 unsafe { l.mark.trace_children(obj) };
                 if l.mark.local.len() >= FLUSH_BATCH {
@@ -616,12 +621,15 @@ impl<'m> Scope<'m> {
     #[inline(never)]
     fn slot_barrier_slow(&self, old: Option<NonNull<Header>>, new: Option<NonNull<Header>>) {
         self.with_local(|l| {
-            if let Some(o) = old {
+            if let Some(o) = old
+                && !fault(Fault::NoDeletionBarrier)
+            {
                 // SAFETY: `old` was stored in a reachable cell, so it is a live object.
                 unsafe { l.mark.shade(o) };
             }
             if l.stack_grey
                 && let Some(n) = new
+                && !fault(Fault::NoInsertionBarrier)
             {
                 // SAFETY: `new` is a pointer the mutator holds in this scope: live.
                 unsafe { l.mark.shade(n) };
@@ -662,6 +670,9 @@ impl<'m> Scope<'m> {
     #[cold]
     #[inline(never)]
     unsafe fn write_begin_slow(&self, obj: NonNull<Header>) {
+        if fault(Fault::NoObjectBarrier) {
+            return;
+        }
         let t = Instant::now();
         // SAFETY: the caller guarantees `obj` is live.
         let header = unsafe { obj.as_ref() };
@@ -712,7 +723,7 @@ impl<'m> Scope<'m> {
     pub unsafe fn write_end(&self, obj: NonNull<Header>) {
         let after = self.with_local(|l| {
             l.open_borrows -= 1;
-            if l.stack_grey {
+            if l.stack_grey && !fault(Fault::NoInsertionBarrier) {
                 // SAFETY: the object is black and its container was just borrowed exclusively
                 // by us; no worker traces a black object.
                 unsafe { l.mark.trace_children(obj) };

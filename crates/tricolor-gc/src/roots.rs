@@ -153,10 +153,12 @@ impl Drop for RootEntry {
         s.slots[self.index as usize] = None;
         s.free.push(self.index);
         s.live -= 1;
-        // SAFETY: the object was alive until this moment (we rooted it) and cannot be freed
-        // before the current cycle's sweep, which starts only after marking ended and the
-        // barrier passed this lock.
-        unsafe { self.collector.shade_outside(self.obj) };
+        if !crate::faults::fault(crate::faults::Fault::RootDropNoShade) {
+            // SAFETY: the object was alive until this moment (we rooted it) and cannot be freed
+            // before the current cycle's sweep, which starts only after marking ended and the
+            // barrier passed this lock.
+            unsafe { self.collector.shade_outside(self.obj) };
+        }
         drop(s);
     }
 }

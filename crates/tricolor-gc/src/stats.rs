@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::collector::Collector;
 use crate::histogram::{Histogram, HistogramSnapshot};
-use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::sync::Mutex;
+use crate::sync::stat::{Ordering, StatU64 as AtomicU64};
 
 /// What one collection cycle did.
 #[derive(Clone, Debug, PartialEq, Eq)]

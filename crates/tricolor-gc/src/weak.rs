@@ -295,6 +295,9 @@ impl Scope<'_> {
         let Some(cycle) = self.marking_cycle() else {
             return Some(t);
         };
+        if crate::faults::fault(crate::faults::Fault::WeakUpgradeNoShade) {
+            return Some(t);
+        }
         // SAFETY: `t` has not been freed.
         if unsafe { self.is_marked(t) } {
             return Some(t);

@@ -21,7 +21,9 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, Ordering};
+// The slot word and the mutex go through the engine's `sync` shim, so that loom models of the
+// barriers (`loom-tests`) see them.
+use tricolor_gc::sync::{AtomicPtr, Mutex, MutexGuard, Ordering};
 
 use tricolor_gc::Header;
 
@@ -493,7 +495,7 @@ impl<'w, U: ?Sized> Unlocked<'w, U> {
 /// A thread-safe container cell: like [`RefLock`], but its mutable access is a lock, so a
 /// `Gc<'gc, GcMutex<T>>` can be shared and mutated by several mutator threads.
 pub struct GcMutex<T: ?Sized> {
-    lock: std::sync::Mutex<()>,
+    lock: Mutex<()>,
     value: core::cell::UnsafeCell<T>,
 }
 
@@ -505,9 +507,9 @@ unsafe impl<T: ?Sized + Send> Sync for GcMutex<T> {}
 
 impl<T> GcMutex<T> {
     /// A mutex holding `value`.
-    pub const fn new(value: T) -> GcMutex<T> {
+    pub fn new(value: T) -> GcMutex<T> {
         GcMutex {
-            lock: std::sync::Mutex::new(()),
+            lock: Mutex::new(()),
             value: core::cell::UnsafeCell::new(value),
         }
     }
@@ -591,7 +593,7 @@ pub struct GcMutexGuard<'a, 'gc, T: ?Sized> {
     mutex: &'a GcMutex<T>,
     mc: &'a Mutation<'gc>,
     obj: NonNull<Header>,
-    guard: core::mem::ManuallyDrop<std::sync::MutexGuard<'a, ()>>,
+    guard: core::mem::ManuallyDrop<MutexGuard<'a, ()>>,
 }
 
 impl<T: ?Sized> Deref for GcMutexGuard<'_, '_, T> {

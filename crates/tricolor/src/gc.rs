@@ -142,6 +142,12 @@ impl<'gc, T: ?Sized + 'gc> Gc<'gc, T> {
         tricolor_gc::allocation_size(desc)
     }
 
+    /// The object's header (for `tricolor_gc::model` in model checks and tests).
+    #[doc(hidden)]
+    pub fn __header(this: Gc<'gc, T>) -> NonNull<Header> {
+        Gc::header(this)
+    }
+
     /// The object's header, for the engine.
     #[inline]
     pub(crate) fn header(this: Gc<'gc, T>) -> NonNull<Header> {

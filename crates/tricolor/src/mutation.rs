@@ -10,7 +10,8 @@ pub(crate) type Invariant<'gc> = PhantomData<fn(&'gc ()) -> &'gc ()>;
 
 struct HeapInner {
     collector: Arc<Collector>,
-    _threads: Threads,
+    /// `None` for a heap driven by hand (`Heap::__manual`).
+    _threads: Option<Threads>,
 }
 
 /// A garbage-collected heap, shared by any number of threads.
@@ -68,9 +69,27 @@ impl Heap {
         Ok(Heap {
             inner: Arc::new(HeapInner {
                 collector,
-                _threads: threads,
+                _threads: Some(threads),
             }),
         })
+    }
+
+    /// A heap without background threads: nothing collects unless the caller drives the cycle
+    /// with `tricolor_gc::model`. For model checking (`loom-tests`) and deterministic tests.
+    #[doc(hidden)]
+    pub fn __manual(config: Config) -> Result<Heap, StartError> {
+        Ok(Heap {
+            inner: Arc::new(HeapInner {
+                collector: tricolor_gc::model::collector(config)?,
+                _threads: None,
+            }),
+        })
+    }
+
+    /// The engine under this heap (for `tricolor_gc::model`).
+    #[doc(hidden)]
+    pub fn __collector(&self) -> &Arc<Collector> {
+        &self.inner.collector
     }
 
     /// Registers the calling thread as a mutator of this heap.
