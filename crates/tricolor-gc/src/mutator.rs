@@ -53,6 +53,7 @@ use crate::collector::{Collector, PHASE_MARK, PHASE_OFF, PHASE_PREP, phase_kind,
 use crate::faults::{Fault, fault};
 use crate::header::{Claim, Header, TypeDesc};
 use crate::mark::{FLUSH_BATCH, MarkContext};
+use crate::stats::Wait;
 use crate::sync::{AtomicU8, AtomicU64, Ordering, UnsafeCell, spin_loop};
 
 /// `status` bit: the owning thread is inside a scope.
@@ -62,6 +63,11 @@ pub(crate) const LOCKED: u64 = 2;
 const SEQ_SHIFT: u32 = 2;
 /// The `seq` of a deregistered mutator: it counts as having acknowledged everything.
 pub(crate) const DEAD_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
+
+/// The most scan work (bytes) one mark assist does (a few tens of microseconds).
+pub const ASSIST_SLICE: usize = 32 << 10;
+/// The most assist debt (bytes of scan work) a mutator carries between slow paths.
+pub const ASSIST_MAX_DEBT: usize = 1 << 20;
 
 /// `report` bit: the mutator shaded something since its previous acknowledgement.
 pub(crate) const REPORT_PRODUCED: u8 = 1;
@@ -108,7 +114,7 @@ pub(crate) struct MutatorLocal {
     pub(crate) open_borrows: u32,
     pub(crate) mark: MarkContext,
     pub(crate) cache: ThreadCache,
-    /// Bytes allocated while marking and not yet paid for with assist work.
+    /// Scan work (bytes) owed for allocation while marking, not yet paid by assists.
     pub(crate) assist_debt: usize,
     /// Bytes allocated since the collector last took them into account.
     pub(crate) allocated: usize,
@@ -309,7 +315,7 @@ impl Mutator {
                     spin_loop();
                 }
                 current = shared.status.load(Ordering::Relaxed);
-                self.collector.stats.record_wait(t.elapsed());
+                self.collector.stats.record_wait(Wait::Locked, t.elapsed());
                 continue;
             }
             debug_assert_eq!(current & IN_SCOPE, 0, "nested scope");
@@ -490,7 +496,7 @@ impl<'m> Scope<'m> {
             shared
                 .status
                 .store(status(phase_seq(phase), IN_SCOPE), Ordering::Release);
-            c.stats.record_wait(t.elapsed());
+            c.stats.record_wait(Wait::Ack, t.elapsed());
             c.notify_ack();
         }
     }
@@ -560,31 +566,36 @@ impl<'m> Scope<'m> {
     }
 
     /// Mark assist: a mutator allocating while marking pays for it with scan work, in
-    /// proportion to what it allocated (the pacer's assist ratio). It never waits: if there is
+    /// proportion to what it allocated (the pacer's assist ratio), in slices of at most
+    /// [`ASSIST_SLICE`] bytes of scan work per allocation slow path, so that one assist stays
+    /// short; unpaid work carries over (up to [`ASSIST_MAX_DEBT`]). It never waits: if there is
     /// no grey work to take, the debt is forgiven.
     fn assist(&self, bytes: usize) {
         let c = self.collector().clone();
         let work = self.with_local(|l| {
-            l.assist_debt += bytes;
-            if l.assist_debt < (64 << 10) {
+            let owed = (bytes as f64 * c.assist_ratio()) as usize;
+            l.assist_debt = (l.assist_debt + owed).min(ASSIST_MAX_DEBT);
+            if l.assist_debt < ASSIST_SLICE / 4 {
                 return 0;
             }
-            let owed = (l.assist_debt as f64 * c.assist_ratio()) as usize;
-            l.assist_debt = 0;
-            owed
+            l.assist_debt.min(ASSIST_SLICE)
         });
-        if work == 0 || c.grey.is_empty() {
+        if work == 0 {
+            return;
+        }
+        if c.grey.is_empty() && self.with_local(|l| l.mark.local.is_empty()) {
+            self.with_local(|l| l.assist_debt = 0);
             return;
         }
         let t = Instant::now();
         self.with_local(|l| {
-            l.mark.drain(&c.grey, work);
+            let done = l.mark.drain(&c.grey, work);
+            l.assist_debt = l.assist_debt.saturating_sub(done.max(work));
             if l.mark.local.len() >= FLUSH_BATCH {
                 l.publish_marking(&c);
             }
         });
-        let spent = t.elapsed();
-        c.stats.record_assist(spent);
+        c.stats.record_assist(t.elapsed());
     }
 
     /// Completes an allocation after the value is written: a mutator whose stack is still grey
@@ -685,7 +696,9 @@ impl<'m> Scope<'m> {
                 // concurrently are excluded by its lock cell.
                 unsafe { l.mark.trace_children(obj) };
             });
-            self.collector().stats.record_wait(t.elapsed());
+            self.collector()
+                .stats
+                .record_wait(Wait::Barrier, t.elapsed());
             return;
         }
         loop {
@@ -708,7 +721,9 @@ impl<'m> Scope<'m> {
                 }
             }
         }
-        self.collector().stats.record_wait(t.elapsed());
+        self.collector()
+            .stats
+            .record_wait(Wait::Barrier, t.elapsed());
     }
 
     /// Ends a container borrow begun with [`Scope::write_begin`]: a mutator whose stack is still
