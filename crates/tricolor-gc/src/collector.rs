@@ -500,7 +500,7 @@ impl Collector {
             self.counters.marked.fetch_add(size, Ordering::Relaxed);
             // SAFETY: the caller guarantees `obj` is live; its header is initialised.
             if unsafe { obj.as_ref() }.desc().trace.is_some() {
-                self.grey.push_all(&mut vec![Grey(obj)]);
+                self.grey.push_all(&mut vec![Grey::new(obj)]);
                 self.wake_workers();
             }
         }

@@ -34,6 +34,14 @@ use core::ptr::NonNull;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::trace::Tracer;
 
+/// A type's trace function: shades the GC pointers of part `chunk` of the object `obj` and returns
+/// whether parts remain.
+///
+/// # Safety
+///
+/// `obj` must be the header of a live, initialised object of the descriptor's type.
+pub type TraceFn = unsafe fn(obj: NonNull<Header>, tracer: &mut Tracer, chunk: usize) -> bool;
+
 /// Describes one Rust type stored in the heap: how big its box is, how to trace and drop it.
 ///
 /// Descriptors are `'static` constants, one per type (see `Desc::DESC` in the public crate); the engine reaches
@@ -47,8 +55,9 @@ pub struct TypeDesc {
     pub align: usize,
     /// Size class the box is allocated from (0 for large objects), computed at compile time.
     pub class: u8,
-    /// Shades every GC pointer the object holds; `None` if the type holds none ("noscan").
-    pub trace: Option<unsafe fn(NonNull<Header>, &mut Tracer)>,
+    /// Shades the GC pointers of part `chunk` of the object and returns whether parts remain
+    /// (large sequences are traced in parts); `None` if the type holds no pointers ("noscan").
+    pub trace: Option<TraceFn>,
     /// Runs the value's drop glue; `None` if the type needs no drop.
     pub drop: Option<unsafe fn(NonNull<Header>)>,
     /// Whether the value can be mutated non-atomically during marking (it contains a lock
@@ -171,6 +180,16 @@ impl Header {
             (word & !TAG_MASK) | epoch_bits(epoch) | BLACK,
             Ordering::Release,
         );
+    }
+
+    /// Gives back a claim without blackening: the object was traced in part and its next part
+    /// is queued. `Release`: pairs with the `Acquire` of the next claimer.
+    #[inline]
+    pub fn release_claim(&self, epoch: Epoch) {
+        let word = self.word.load(Ordering::Relaxed);
+        debug_assert_eq!(Self::decode(word, epoch), Claim::Tracing);
+        self.word
+            .store((word & !TAG_MASK) | epoch_bits(epoch), Ordering::Release);
     }
 
     /// Stamps an object black in cycle `epoch` without tracing it (used for objects that need

@@ -35,10 +35,18 @@ use tricolor_alloc::{Allocator, MarkParity};
 use crate::header::{Epoch, Header};
 use crate::trace::Tracer;
 
-/// A grey object: the header of an object that is shaded but not yet scanned.
+/// A grey object: the header of an object that is shaded but not yet (fully) scanned, and the
+/// part of it to scan next (large sequences are scanned in parts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(transparent)]
-pub(crate) struct Grey(pub(crate) NonNull<Header>);
+pub(crate) struct Grey(pub(crate) NonNull<Header>, pub(crate) u32);
+
+impl Grey {
+    /// A whole object, from its first part.
+    #[inline]
+    pub(crate) fn new(obj: NonNull<Header>) -> Grey {
+        Grey(obj, 0)
+    }
+}
 
 // SAFETY: a `Grey` is an address handed between marking threads; the object it names is only
 // accessed under the marking protocol (mark bits, claims, trace functions that promise to be
@@ -216,7 +224,7 @@ impl MarkContext {
         // SAFETY: `shade`'s caller guarantees `obj` is a live object; its header is initialised
         // before the object becomes reachable.
         if unsafe { obj.as_ref() }.desc().trace.is_some() {
-            self.local.push(Grey(obj));
+            self.local.push(Grey::new(obj));
         }
     }
 
@@ -232,19 +240,27 @@ impl MarkContext {
         let desc = unsafe { obj.as_ref() }.desc();
         if let Some(trace) = desc.trace {
             let mut tracer = Tracer::marking(self);
+            let mut chunk = 0;
             // SAFETY: `trace` is the descriptor's own trace function for this object, and the
-            // caller guarantees nobody mutates it meanwhile.
-            unsafe { trace(obj, &mut tracer) };
+            // caller guarantees nobody mutates it meanwhile. All parts, in order.
+            while unsafe { trace(obj, &mut tracer, chunk) } {
+                chunk += 1;
+            }
             self.scanned_bytes += desc.size;
         }
     }
 
-    /// Scans the grey object `obj` with the claim protocol (module docs, steps 1–3).
+    /// Scans part `grey.1` of the grey object `grey.0` with the claim protocol (module docs,
+    /// steps 1–3). An object traced in parts is claimed for one part at a time and released
+    /// (not blackened) between parts, with its next part queued: a mutator waiting to mutate it
+    /// waits for one part, then runs its object barrier on the whole object itself, after which
+    /// the remaining parts find it black and stop.
     ///
     /// # Safety
     ///
-    /// `obj` must be a live object of this heap, shaded in the current cycle.
-    pub(crate) unsafe fn scan(&mut self, obj: NonNull<Header>) {
+    /// `grey.0` must be a live object of this heap, shaded in the current cycle.
+    pub(crate) unsafe fn scan(&mut self, grey: Grey) {
+        let Grey(obj, chunk) = grey;
         // SAFETY: the caller guarantees `obj` is live.
         let header = unsafe { obj.as_ref() };
         let desc = header.desc();
@@ -258,11 +274,19 @@ impl MarkContext {
         // SAFETY: the object is live; if it holds lock cells we hold its claim, so no mutator
         // mutates it while we read it (they wait for `Black`); otherwise its GC pointers change
         // only atomically.
-        unsafe { trace(obj, &mut tracer) };
+        let more = unsafe { trace(obj, &mut tracer, chunk as usize) };
         if claim {
-            header.finish_trace(epoch);
+            if more {
+                header.release_claim(epoch);
+            } else {
+                header.finish_trace(epoch);
+            }
         }
-        self.scanned_bytes += desc.size;
+        if more {
+            self.local.push(Grey(obj, chunk + 1));
+        } else {
+            self.scanned_bytes += desc.size;
+        }
     }
 
     /// Scans grey objects (local first, then from `queue`) until `budget` bytes have been
@@ -284,7 +308,7 @@ impl MarkContext {
             };
             // SAFETY: every object on a grey stack was shaded this cycle and is therefore
             // live until this cycle's sweep, which cannot start while it is still grey.
-            unsafe { self.scan(grey.0) };
+            unsafe { self.scan(grey) };
             if self.scanned_bytes - start >= budget {
                 break;
             }

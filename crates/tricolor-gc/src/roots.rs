@@ -58,11 +58,11 @@ impl RootTable {
         let mut s = self.shards[shard].0.lock().unwrap();
         let index = match s.free.pop() {
             Some(i) => {
-                s.slots[i as usize] = Some(Grey(obj));
+                s.slots[i as usize] = Some(Grey::new(obj));
                 i
             }
             None => {
-                s.slots.push(Some(Grey(obj)));
+                s.slots.push(Some(Grey::new(obj)));
                 u32::try_from(s.slots.len() - 1).expect("more than 2^32 roots in one shard")
             }
         };

@@ -114,7 +114,7 @@ impl WeakRegistry {
 
     fn register(&self, list: &[Padded<Mutex<Vec<Grey>>>], obj: NonNull<Header>) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % SHARDS;
-        list[i].0.lock().unwrap().push(Grey(obj));
+        list[i].0.lock().unwrap().push(Grey::new(obj));
     }
 
     /// Clears slots and ephemerons whose targets (keys) are unmarked and forgets dead ones.

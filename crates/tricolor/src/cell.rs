@@ -297,6 +297,11 @@ unsafe impl<'gc, T: ?Sized + Trace<'gc>> Trace<'gc> for RefLock<T> {
         // SAFETY: see the impl comment.
         unsafe { (*self.value.get()).trace(tracer) }
     }
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        // SAFETY: see the impl comment.
+        unsafe { (*self.value.get()).trace_chunk(tracer, chunk) }
+    }
 }
 
 /// A shared borrow of a [`RefLock`].
@@ -530,6 +535,11 @@ unsafe impl<'gc, T: ?Sized + Trace<'gc>> Trace<'gc> for GcMutex<T> {
     fn trace(&self, tracer: &mut Tracer) {
         // SAFETY: see the impl comment.
         unsafe { (*self.value.get()).trace(tracer) }
+    }
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        // SAFETY: see the impl comment.
+        unsafe { (*self.value.get()).trace_chunk(tracer, chunk) }
     }
 }
 

@@ -64,7 +64,7 @@ pub use mutation::{Heap, Mutation, Mutator};
 #[doc(hidden)]
 pub use root::__DynRootable;
 pub use root::{Root, Rootable, Static};
-pub use trace::{Trace, Tracer};
+pub use trace::{TRACE_CHUNK, Trace, Tracer};
 pub use tricolor_derive::Trace;
 /// Histogram snapshots in [`MemStats`].
 pub use tricolor_gc::histogram::HistogramSnapshot;

@@ -50,6 +50,42 @@ pub unsafe trait Trace<'gc> {
 
     /// Reports every GC pointer held by `self` to `tracer` (by calling `trace` on each field).
     fn trace(&self, tracer: &mut Tracer);
+
+    /// Reports the GC pointers of part `chunk` (0, 1, 2, …) of `self`, and returns whether
+    /// parts remain. Large sequences (`Vec`, slices, arrays, `VecDeque`, and the lock cells
+    /// around them) trace [`TRACE_CHUNK`] elements per part, so that a mark worker scans a large
+    /// object in bounded steps and releases it between them. The default traces everything in
+    /// part 0. Together, the parts must report what `trace` reports (contract rule 1).
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        if chunk == 0 {
+            self.trace(tracer);
+        }
+        false
+    }
+}
+
+/// Elements per part when a large sequence is traced in parts ([`Trace::trace_chunk`]).
+pub const TRACE_CHUNK: usize = 1024;
+
+/// Traces part `chunk` of a slice of traced elements; whether parts remain.
+#[inline]
+pub(crate) fn trace_slice_chunk<'gc, T: Trace<'gc>>(
+    items: &[T],
+    tracer: &mut Tracer,
+    chunk: usize,
+) -> bool {
+    if !T::NEEDS_TRACE {
+        return false;
+    }
+    let start = chunk.saturating_mul(TRACE_CHUNK);
+    let end = start.saturating_add(TRACE_CHUNK).min(items.len());
+    if let Some(part) = items.get(start..end) {
+        for item in part {
+            item.trace(tracer);
+        }
+    }
+    end < items.len()
 }
 
 /// The type descriptor of the heap box of a `T`.
@@ -81,11 +117,11 @@ impl<'gc, T: Trace<'gc>> Desc<'gc, T> {
     /// # Safety
     ///
     /// `obj` must be the header of a live, initialised `GcBox<T>`.
-    unsafe fn trace_erased(obj: NonNull<Header>, tracer: &mut Tracer) {
+    unsafe fn trace_erased(obj: NonNull<Header>, tracer: &mut Tracer, chunk: usize) -> bool {
         // SAFETY: the caller guarantees `obj` heads a live `GcBox<T>`; the header is its first
         // field (`repr(C)`), so the cast recovers the box.
         let boxed = unsafe { obj.cast::<GcBox<T>>().as_ref() };
-        boxed.value.trace(tracer);
+        boxed.value.trace_chunk(tracer, chunk)
     }
 
     /// # Safety
