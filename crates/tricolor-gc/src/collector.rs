@@ -552,6 +552,12 @@ impl Collector {
         (all, report)
     }
 
+    /// Publishes a phase word (unit tests of the handshake state machine).
+    #[cfg(test)]
+    pub(crate) fn publish_phase_for_test(&self, kind: u64) -> u64 {
+        self.publish_phase(kind)
+    }
+
     /// One pass of acting for idle mutators; whether every mutator has acknowledged `phase`.
     pub(crate) fn try_collect_acks(&self, phase: u64) -> bool {
         self.collect_acks(phase).0

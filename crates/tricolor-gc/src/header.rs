@@ -225,3 +225,69 @@ pub fn allocation_size(desc: &TypeDesc) -> usize {
         desc.size.div_ceil(PAGE_SIZE) * PAGE_SIZE
     }
 }
+
+#[cfg(all(test, not(tricolor_loom)))]
+mod tests {
+    use super::*;
+
+    static DESC: TypeDesc = TypeDesc {
+        size: 16,
+        align: 8,
+        class: 2,
+        trace: None,
+        drop: None,
+        needs_claim: true,
+        name: || "test",
+    };
+
+    #[test]
+    fn claims_move_unclaimed_tracing_black_within_a_cycle() {
+        let h = Header::new(&DESC, None);
+        assert!(core::ptr::eq(h.desc(), &DESC));
+        assert_eq!(h.claim_state(1), Claim::Unclaimed);
+        assert_eq!(h.try_claim(1), Ok(()));
+        assert_eq!(h.claim_state(1), Claim::Tracing);
+        assert_eq!(h.try_claim(1), Err(Claim::Tracing), "one tracer at a time");
+        h.finish_trace(1);
+        assert_eq!(h.claim_state(1), Claim::Black);
+        assert_eq!(
+            h.try_claim(1),
+            Err(Claim::Black),
+            "never traced twice in a cycle"
+        );
+        assert!(
+            core::ptr::eq(h.desc(), &DESC),
+            "claims never touch the descriptor"
+        );
+    }
+
+    #[test]
+    fn flipping_the_epoch_turns_black_into_unclaimed() {
+        let h = Header::new(&DESC, None);
+        h.try_claim(0).unwrap();
+        h.finish_trace(0);
+        assert_eq!(h.claim_state(0), Claim::Black);
+        assert_eq!(
+            h.claim_state(1),
+            Claim::Unclaimed,
+            "next cycle: white again"
+        );
+        assert_eq!(h.try_claim(1), Ok(()));
+        h.finish_trace(1);
+        assert_eq!(h.claim_state(1), Claim::Black);
+        assert_eq!(h.claim_state(0), Claim::Unclaimed);
+    }
+
+    #[test]
+    fn objects_allocated_black_and_partial_traces() {
+        let h = Header::new(&DESC, Some(1));
+        assert_eq!(h.claim_state(1), Claim::Black);
+        assert_eq!(h.claim_state(0), Claim::Unclaimed);
+        // A part of a large object: claimed, then released without blackening.
+        let h = Header::new(&DESC, None);
+        h.try_claim(0).unwrap();
+        h.release_claim(0);
+        assert_eq!(h.claim_state(0), Claim::Unclaimed);
+        assert_eq!(h.try_claim(0), Ok(()), "the next part can be claimed");
+    }
+}

@@ -810,3 +810,132 @@ impl<'m> Scope<'m> {
         })
     }
 }
+
+#[cfg(all(test, not(tricolor_loom)))]
+mod tests {
+    use super::*;
+    use crate::collector::{PHASE_MARK, PHASE_OFF, PHASE_PREP};
+
+    fn collector() -> Arc<Collector> {
+        crate::model::collector(crate::Config {
+            arena_bytes: 1 << 20,
+            max_heap_bytes: 16 << 20,
+            ..crate::Config::default()
+        })
+        .unwrap()
+    }
+
+    fn local<R>(m: &Mutator, f: impl FnOnce(&mut MutatorLocal) -> R) -> R {
+        // SAFETY: the test holds the mutator outside any scope and no collector thread runs.
+        unsafe { m.shared.with_local(f) }
+    }
+
+    fn word(seq: u64, kind: u64) -> u64 {
+        seq << 2 | kind
+    }
+
+    #[test]
+    fn a_cycle_of_transitions_and_reports() {
+        let c = collector();
+        let m = c.mutator();
+        let (k0, marks) = (c.cycle_no(), c.cycle_marks());
+        assert_eq!((k0, marks.0), (0, 0));
+        local(&m, |l| {
+            assert!(!l.marking && !l.blacken);
+            // Step 1 of mark start, acknowledged inside a scope.
+            assert_eq!(l.apply_phase(&c, word(2, PHASE_PREP), true), 0);
+            assert!(l.marking && !l.blacken && l.stack_grey);
+            assert_eq!(
+                l.cache.allocate_black(),
+                None,
+                "nothing turns black in step 1"
+            );
+            // Step 2.
+            assert_eq!(l.apply_phase(&c, word(3, PHASE_MARK), true), 0);
+            assert!(l.blacken);
+            assert!(l.cache.allocate_black().is_some());
+            // A termination round: the stack is still grey.
+            assert_eq!(
+                l.apply_phase(&c, word(4, PHASE_MARK), true),
+                REPORT_GREY_STACK
+            );
+            // Shading work since the last acknowledgement is reported once.
+            l.mark.produced = true;
+            assert_eq!(
+                l.apply_phase(&c, word(5, PHASE_MARK), true),
+                REPORT_PRODUCED | REPORT_GREY_STACK
+            );
+            assert!(!l.mark.produced);
+            // End of marking.
+            assert_eq!(l.apply_phase(&c, word(6, PHASE_OFF), true), 0);
+            assert!(!l.marking && !l.blacken && !l.stack_grey);
+            assert_eq!(l.cache.allocate_black(), None);
+            assert_eq!(l.acked, 6);
+        });
+    }
+
+    #[test]
+    fn a_boundary_blackens_the_stack_only_after_the_snapshot() {
+        let c = collector();
+        let m = c.mutator();
+        local(&m, |l| {
+            l.apply_phase(&c, word(2, PHASE_PREP), false);
+            // Cycles are numbered from 1 (no coordinator ran one here).
+            l.cycle = 1;
+            assert!(l.stack_grey, "grey even at a boundary before the snapshot");
+            l.boundary(&c);
+            assert!(l.stack_grey);
+        });
+        c.snapshot_done.store(l_cycle(&m), Ordering::Release);
+        local(&m, |l| {
+            l.boundary(&c);
+            assert!(
+                !l.stack_grey,
+                "a boundary after the snapshot blackens the stack"
+            );
+            // A round acknowledged outside a scope is a boundary too.
+            l.stack_grey = true;
+            l.apply_phase(&c, word(3, PHASE_MARK), false);
+            assert!(!l.stack_grey);
+        });
+
+        fn l_cycle(m: &Mutator) -> u64 {
+            local(m, |l| l.cycle)
+        }
+    }
+
+    #[test]
+    fn scopes_acknowledge_at_entry_and_defer_mark_start_while_a_borrow_is_open() {
+        let c = collector();
+        let mut m = c.mutator();
+        // The coordinator publishes step 1 while the mutator is outside any scope: the
+        // mutator acknowledges when it enters (or the coordinator acts for it).
+        let prep = c.publish_phase_for_test(PHASE_PREP);
+        {
+            let scope = m.enter();
+            assert!(scope.is_marking(), "acknowledged at scope entry");
+            assert_eq!(status_seq(m_status(&scope)), phase_seq(prep));
+            // Step 2 while a container borrow is open (only the count matters for deferral):
+            // deferred until it ends.
+            scope.with_local(|l| l.open_borrows += 1);
+            let mark = c.publish_phase_for_test(PHASE_MARK);
+            scope.safepoint();
+            assert!(
+                !scope.with_local(|l| l.blacken),
+                "deferred while a borrow is open"
+            );
+            scope.with_local(|l| l.open_borrows -= 1);
+            scope.safepoint();
+            assert!(scope.with_local(|l| l.blacken));
+            assert_eq!(status_seq(m_status(&scope)), phase_seq(mark));
+        }
+        // Outside the scope: the coordinator acknowledges the end of marking on its behalf.
+        let off = c.publish_phase_for_test(PHASE_OFF);
+        assert!(c.try_collect_acks(off));
+        assert!(!local(&m, |l| l.marking));
+
+        fn m_status(s: &Scope<'_>) -> u64 {
+            s.mutator.shared.status.load(Ordering::Acquire)
+        }
+    }
+}
