@@ -245,9 +245,18 @@ impl core::fmt::Debug for Collector {
 /// mutator would wait forever: report it and abort, like Go's `fatal error`.
 fn fatal_on_panic(what: &str, f: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-        eprintln!("tricolor: fatal error: the {what} thread panicked (see above); aborting");
+        report(format_args!(
+            "tricolor: fatal error: the {what} thread panicked (see above); aborting"
+        ));
         std::process::abort();
     }
+}
+
+/// Writes one line to stderr, ignoring failure: the collector must never panic because stderr
+/// is closed (`eprintln!` would).
+pub(crate) fn report(line: core::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Runs the drop glue of a dead object; the allocator calls this for every object it frees.
@@ -261,10 +270,10 @@ fn free_object(obj: NonNull<u8>) {
         // it again; its value was initialised right after allocation.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { drop(header) }));
         if r.is_err() {
-            eprintln!(
+            report(format_args!(
                 "tricolor: drop glue of a `{}` panicked while it was being swept; continuing",
                 (desc.name)()
-            );
+            ));
         }
     }
 }
@@ -447,7 +456,18 @@ impl Collector {
     ///
     /// Must not be called from inside a mutation scope of this heap (the cycle waits for every
     /// mutator to pass a scope boundary). Other mutators' long scopes delay it.
+    ///
+    /// # Panics
+    ///
+    /// If the calling thread is inside a mutation scope of this heap (the collection would wait
+    /// for that scope to end, forever).
     pub fn collect(&self) {
+        assert!(
+            !crate::mutator::in_scope_of(self),
+            "tricolor: Heap::collect called inside a mutation scope of the same heap; it would \
+             wait forever for that scope to end. Call it between scopes, or use \
+             request_collection"
+        );
         let mut ctl = self.control.lock().unwrap();
         // A cycle already running may have taken its snapshot before our objects died: wait
         // for the next one to complete.
@@ -881,10 +901,10 @@ impl Collector {
         };
         self.stats.end_cycle(&summary);
         if self.config.gctrace {
-            eprintln!(
+            report(format_args!(
                 "{}",
                 summary.gctrace_line(self.stats.gc_cpu_fraction(self.started_at))
-            );
+            ));
         }
     }
 

@@ -239,6 +239,18 @@ impl MutatorShared {
     }
 }
 
+std::thread_local! {
+    /// The heaps this thread has a scope open in (innermost last), so that a blocking
+    /// collection called from inside one can fail loudly instead of waiting for itself.
+    static OPEN_SCOPES: core::cell::RefCell<Vec<usize>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether the calling thread has a scope of `c`'s heap open.
+pub(crate) fn in_scope_of(c: &Collector) -> bool {
+    let me = c as *const Collector as usize;
+    OPEN_SCOPES.with(|s| s.borrow().contains(&me))
+}
+
 /// A registered mutator thread: it owns a thread cache and runs code in mutation scopes.
 ///
 /// `Send` (it can move between threads between scopes) but not `Sync`. Dropping it
@@ -331,6 +343,8 @@ impl Mutator {
                 Err(actual) => current = actual,
             }
         }
+        let me = Arc::as_ptr(&self.collector) as usize;
+        OPEN_SCOPES.with(|s| s.borrow_mut().push(me));
         let scope = Scope {
             mutator: self,
             _not_send: PhantomData,
@@ -422,6 +436,13 @@ impl Drop for Scope<'_> {
         // Release: pairs with the coordinator's Acquire CAS before it acts for us.
         shared.status.store(status(acked, 0), Ordering::Release);
         c.notify_ack();
+        let me = Arc::as_ptr(&c) as usize;
+        OPEN_SCOPES.with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(i) = s.iter().rposition(|&x| x == me) {
+                s.remove(i);
+            }
+        });
     }
 }
 

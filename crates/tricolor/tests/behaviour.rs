@@ -238,13 +238,17 @@ fn cancelled_cleanups_never_run() {
     let heap = heap();
     let ran = Arc::new(AtomicUsize::new(0));
     let mut m = heap.mutator();
-    let c = m.enter(|mc| {
+    // Cancelled while the object is still alive (rooted), so no cycle can queue it first.
+    let (c, obj) = m.enter(|mc| {
         let r = ran.clone();
-        Gc::add_cleanup(Gc::new(mc, 0u8), mc, move || {
+        let obj = Gc::new(mc, 0u8);
+        let c = Gc::add_cleanup(obj, mc, move || {
             r.fetch_add(1, Ordering::SeqCst);
-        })
+        });
+        (c, Root::<Rootable![u8]>::new(mc, obj))
     });
     assert!(c.cancel());
+    drop(obj);
     heap.collect();
     heap.run_cleanups(usize::MAX);
     assert_eq!(ran.load(Ordering::SeqCst), 0);
@@ -501,4 +505,20 @@ fn a_large_container_mutated_during_back_to_back_collections_loses_nothing() {
     });
     // The container, its buffer's 20 000 elements and nothing else.
     assert_eq!(heap.stats().objects_in_use, 20_001);
+}
+
+#[test]
+#[should_panic(expected = "inside a mutation scope of the same heap")]
+fn collect_inside_a_scope_panics_instead_of_waiting_forever() {
+    let heap = heap();
+    heap.mutator().enter(|mc| mc.heap().collect());
+}
+
+#[test]
+fn collect_inside_a_scope_of_another_heap_is_fine() {
+    let a = heap();
+    let b = heap();
+    let mut m = a.mutator();
+    m.enter(|_| b.collect());
+    a.collect();
 }
