@@ -53,6 +53,36 @@ impl Grey {
 // callable from any thread — `Trace` contract rule 2).
 unsafe impl Send for Grey {}
 
+/// Runs a trace function; a panic there breaks the `Trace` contract and may leave an object
+/// claimed forever (every later mutation of it would wait), so it aborts the process with a
+/// message instead of unwinding.
+///
+/// # Safety
+///
+/// `trace` must be the trace function of `obj`'s descriptor, `obj` a live object, and nobody may
+/// mutate `obj` non-atomically during the call (the caller holds its claim, or owns it).
+#[inline(always)]
+unsafe fn call_trace(
+    trace: crate::header::TraceFn,
+    obj: NonNull<Header>,
+    tracer: &mut Tracer,
+    chunk: usize,
+) -> bool {
+    // SAFETY: forwarded from the caller.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+        trace(obj, tracer, chunk)
+    }));
+    match r {
+        Ok(more) => more,
+        Err(_) => {
+            crate::collector::report(format_args!(
+                "tricolor: fatal error: a trace function panicked (see above); aborting"
+            ));
+            std::process::abort()
+        }
+    }
+}
+
 /// How many grey objects a thread keeps before it publishes a batch to the shared queue.
 pub(crate) const FLUSH_BATCH: usize = 256;
 
@@ -243,7 +273,7 @@ impl MarkContext {
             let mut chunk = 0;
             // SAFETY: `trace` is the descriptor's own trace function for this object, and the
             // caller guarantees nobody mutates it meanwhile. All parts, in order.
-            while unsafe { trace(obj, &mut tracer, chunk) } {
+            while unsafe { call_trace(trace, obj, &mut tracer, chunk) } {
                 chunk += 1;
             }
             self.scanned_bytes += desc.size;
@@ -274,7 +304,7 @@ impl MarkContext {
         // SAFETY: the object is live; if it holds lock cells we hold its claim, so no mutator
         // mutates it while we read it (they wait for `Black`); otherwise its GC pointers change
         // only atomically.
-        let more = unsafe { trace(obj, &mut tracer, chunk as usize) };
+        let more = unsafe { call_trace(trace, obj, &mut tracer, chunk as usize) };
         if claim {
             if more {
                 header.release_claim(epoch);
