@@ -60,7 +60,11 @@ pub struct AllocConfig {
     /// Arena size (default 64 MiB): a power of two, at least [`PAGE_SIZE`]. The heap grows by
     /// whole arenas; each active arena has a page table of `arena_bytes / 8 KiB` pointers.
     pub arena_bytes: usize,
-    /// Called for every object a sweep frees (see [`FreeHook`]); `None` for none.
+    /// Called for every object a sweep frees (see [`FreeHook`]); `None` for none. To save the
+    /// cost of calling it for objects that need nothing, it only runs for objects in spans
+    /// marked as needing it: spans of large objects, spans that served [`ThreadCache::alloc`](crate::ThreadCache::alloc),
+    /// and spans for which the cache's [`ThreadCache::note_needs_free_hook`](crate::ThreadCache::note_needs_free_hook) was called after a
+    /// class-based allocation.
     pub free_hook: Option<FreeHook>,
 }
 

@@ -50,6 +50,8 @@ struct Slot {
     word: u32,
     nwords: u32,
     span: Option<SpanPtr>,
+    /// The span's `needs_hook` is already set (saves repeated stores).
+    hooked: bool,
 }
 
 impl Slot {
@@ -60,6 +62,7 @@ impl Slot {
         word: 0,
         nwords: 0,
         span: None,
+        hooked: false,
     };
 }
 
@@ -133,10 +136,14 @@ impl ThreadCache {
         if class == 0 {
             return self.alloc_large(size, align);
         }
-        match self.alloc_fast(class) {
-            Some(p) => Ok(p),
-            None => self.alloc_slow(class),
-        }
+        let p = match self.alloc_fast(class) {
+            Some(p) => p,
+            None => self.alloc_slow(class)?,
+        };
+        // The general entry point does not know whether the object has drop glue: assume it
+        // does (the class-based entry points leave it to the caller).
+        self.note_needs_free_hook(class);
+        Ok(p)
     }
 
     /// The fast path: an object of `class` from the current span, or `None` when the span is
@@ -239,6 +246,23 @@ impl ThreadCache {
         self.alloc.alloc_large_span(size, align, self.black)
     }
 
+    /// Notes that the object just allocated from `class` needs the free hook when it dies (it
+    /// has drop glue): sweeping runs the hook only for spans that ever held such an object.
+    #[inline]
+    pub fn note_needs_free_hook(&mut self, class: u8) {
+        let slot = &mut self.slots[class as usize];
+        if !slot.hooked
+            && let Some(span) = slot.span
+        {
+            // Relaxed: published to the sweeper by the span handoff (see `Span::needs_hook`).
+            self.alloc
+                .span(span)
+                .needs_hook
+                .store(true, Ordering::Relaxed);
+            slot.hooked = true;
+        }
+    }
+
     /// Returns the class's current span and caches a new one with a free slot.
     #[cold]
     #[inline(never)]
@@ -269,6 +293,7 @@ impl ThreadCache {
             word: word as u32,
             nwords: s.nwords() as u32,
             span: Some(span),
+            hooked: false,
         };
         Ok(())
     }

@@ -532,6 +532,9 @@ impl<'m> Scope<'m> {
             } else {
                 None
             };
+            if p.is_some() && desc.drop.is_some() {
+                l.cache.note_needs_free_hook(desc.class);
+            }
             p.map(|p| (p, l.blacken.then_some(l.mark.epoch())))
         });
         let (ptr, black) = match fast {
@@ -563,7 +566,11 @@ impl<'m> Scope<'m> {
         }
         let (ptr, black, bytes) = self.with_local(|l| {
             let r = if desc.class != 0 {
-                l.cache.alloc_slow(desc.class)
+                let r = l.cache.alloc_slow(desc.class);
+                if r.is_ok() && desc.drop.is_some() {
+                    l.cache.note_needs_free_hook(desc.class);
+                }
+                r
             } else {
                 l.cache.alloc_large(desc.size, desc.align)
             };
