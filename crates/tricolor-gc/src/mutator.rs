@@ -433,9 +433,11 @@ impl Drop for Scope<'_> {
         self.poll_as(false);
         let shared = &*self.mutator.shared;
         let acked = self.with_local(|l| l.acked);
-        // Release: pairs with the coordinator's Acquire CAS before it acts for us.
+        // Release: pairs with the coordinator's Acquire CAS before it acts for us. No wake-up
+        // here: an acknowledgement made just above already woke the coordinator, and a phase
+        // published after it finds us outside the scope at its next look (within its wait
+        // tick) — that delays only the collector, never a mutator.
         shared.status.store(status(acked, 0), Ordering::Release);
-        c.notify_ack();
         let me = Arc::as_ptr(&c) as usize;
         OPEN_SCOPES.with(|s| {
             let mut s = s.borrow_mut();
