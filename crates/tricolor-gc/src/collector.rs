@@ -153,6 +153,10 @@ pub struct Collector {
     trigger: StatUsize,
     goal: StatUsize,
     live_after_mark: StatUsize,
+    /// The heap as the pacer sees it (Go's `heapLive` after its reset at mark termination):
+    /// the bytes that survived the last mark plus the bytes handed to mutators since. Unswept
+    /// garbage is not in it, so the end of a cycle cannot trigger the next one by itself.
+    pacing_live: StatUsize,
     cycle_requested: AtomicBool,
     pub(crate) stats: Stats,
     control: Mutex<Control>,
@@ -349,6 +353,7 @@ impl Collector {
             trigger: StatUsize::new(goal.map_or(usize::MAX, |g| pacer.trigger(g, 0))),
             goal: StatUsize::new(goal.unwrap_or(usize::MAX)),
             live_after_mark: StatUsize::new(0),
+            pacing_live: StatUsize::new(0),
             cycle_requested: AtomicBool::new(false),
             stats: Stats::new(),
             control: Mutex::new(Control::default()),
@@ -422,6 +427,7 @@ impl Collector {
     pub(crate) fn add_allocated(&self, bytes: usize) {
         if bytes != 0 {
             self.counters.allocated.fetch_add(bytes, Ordering::Relaxed);
+            self.pacing_live.fetch_add(bytes, Ordering::Relaxed);
             self.stats.add_allocated(bytes);
         }
     }
@@ -433,7 +439,7 @@ impl Collector {
     /// Called by mutators after each allocation slow path: starts a cycle at the trigger.
     pub(crate) fn after_alloc_slow(&self, bytes: usize) {
         self.add_allocated(bytes);
-        if self.alloc.heap_live_bytes() >= self.trigger.load(Ordering::Relaxed) {
+        if self.pacing_live.load(Ordering::Relaxed) >= self.trigger.load(Ordering::Relaxed) {
             self.request_cycle(false);
         }
     }
@@ -857,9 +863,11 @@ impl Collector {
         self.publish_phase(PHASE_OFF);
         let t_end = Instant::now();
 
-        // Pacing for the next cycle.
-        let live = marked;
+        // Pacing for the next cycle. What survived: the marked bytes plus the objects allocated
+        // (black) during marking, which this cycle cannot free either.
+        let live = marked + allocated;
         self.live_after_mark.store(live, Ordering::Relaxed);
+        self.pacing_live.store(live, Ordering::Relaxed);
         let goal = {
             let mut pacer = self.pacer.lock().unwrap();
             pacer.end_cycle(CycleMeasure {
@@ -924,7 +932,7 @@ impl Collector {
             expected_scan,
             self.counters.scanned.load(Ordering::Relaxed),
             self.goal.load(Ordering::Relaxed),
-            self.alloc.heap_live_bytes(),
+            self.pacing_live.load(Ordering::Relaxed),
         );
         self.assist_ratio_bits
             .store(ratio.to_bits(), Ordering::Relaxed);

@@ -455,7 +455,7 @@ impl<'m> Scope<'m> {
         &self.mutator.collector
     }
 
-    #[inline]
+    #[inline(always)]
     fn with_local<R>(&self, f: impl FnOnce(&mut MutatorLocal) -> R) -> R {
         // SAFETY: a `Scope` exists only while its mutator is IN_SCOPE (set in `enter`, cleared
         // in `drop`), on this thread; scope methods never call each other from inside `f`.
@@ -490,10 +490,15 @@ impl<'m> Scope<'m> {
     #[cold]
     #[inline(never)]
     fn poll_as(&self, in_scope: bool) {
-        let c = self.collector().clone();
+        let c = self.collector();
         // Acquire: pairs with the coordinator's Release publication of the phase word, so the
         // cycle parameters written before it are visible.
         let phase = c.phase.load(Ordering::Acquire);
+        if phase_seq(phase) == self.with_local(|l| l.acked) {
+            // Nothing pending: the common case at scope entry and exit. No clock read.
+            return;
+        }
+        let c = c.clone();
         let t = Instant::now();
         let report = self.with_local(|l| {
             if phase_seq(phase) == l.acked {
@@ -526,7 +531,7 @@ impl<'m> Scope<'m> {
 
     /// Allocates an object of type `desc` and writes its header. The caller must initialise
     /// the value and then call [`Scope::init_done`] before the next operation on this scope.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&self, desc: &'static TypeDesc) -> Result<NonNull<Header>, AllocError> {
         let fast = self.with_local(|l| {
             let p = if desc.class != 0 && !l.stress {
@@ -635,7 +640,7 @@ impl<'m> Scope<'m> {
     /// # Safety
     ///
     /// `obj` must come from [`Scope::alloc`] on this scope with its value fully initialised.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn init_done(&self, obj: NonNull<Header>) {
         self.with_local(|l| {
             if l.stack_grey && !fault(Fault::NoInsertionBarrier) {

@@ -63,7 +63,7 @@ impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, T> {
     /// # Panics
     ///
     /// If the heap's address space is exhausted (like `Box::new` on out-of-memory).
-    #[inline]
+    #[inline(always)]
     pub fn new(mc: &Mutation<'gc>, value: T) -> Gc<'gc, T> {
         match Self::alloc(mc, value, false) {
             Ok(gc) => gc,
@@ -98,7 +98,7 @@ impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, T> {
         Self::alloc(mc, value, true)
     }
 
-    #[inline]
+    #[inline(always)]
     fn alloc(mc: &Mutation<'gc>, value: T, limited: bool) -> Result<Gc<'gc, T>, (T, AllocError)> {
         let desc = Desc::<T>::DESC;
         if limited
