@@ -10,7 +10,7 @@
 //! * binary-trees: `Option<(Gc, Gc)>` children, immutable (built bottom-up).
 //! * GCBench: `GcCell<Option<Gc<_>>>` children (the slot barrier) for the top-down `Populate`.
 //! * churn: the window is one rooted GC object, a `Vec<GcCell<Option<Gc<[u64; 4]>>>>` ring
-//!   buffer, written with `GcCell::replace` (see [`churn_range`] for why not a `RefLock`).
+//!   buffer, written with `GcCell::replace` (see `churn_range` for why not a `RefLock`).
 //! * latency: the list heads are a `Vec<GcCell<_>>` in one rooted object, so replacing a head is
 //!   a slot-barriered store and tracing the 1 M-entry array never blocks the mutator.
 

@@ -258,17 +258,30 @@ impl Span {
         (idx < self.nelems).then_some(idx)
     }
 
+    /// The slot holding `addr`, which the caller knows lies in this in-use span.
+    #[inline(always)]
+    pub(crate) fn slot_index_live(&self, addr: usize) -> usize {
+        if self.class == 0 {
+            0
+        } else {
+            object_index(addr - self.base(), self.div_magic)
+        }
+    }
+
     /// Sets slot `idx`'s bit in `mark[parity]`; true if this call set it.
     #[inline]
     pub(crate) fn set_mark(&self, parity: MarkParity, idx: usize) -> bool {
         let bit = 1u64 << (idx % 64);
+        let word = self.mark_word(parity, idx / 64);
         // Relaxed: the bit is the whole message. The sweeper reads it only after the collector
         // has finished marking and advanced `sweepgen` (Release), which the sweeper loads with
-        // Acquire; that chain, not this RMW, orders the mark before the sweep.
-        self.mark_word(parity, idx / 64)
-            .fetch_or(bit, Ordering::Relaxed)
-            & bit
-            == 0
+        // Acquire; that chain, not this RMW, orders the mark before the sweep. Test first: most
+        // shades in a barrier or of shared objects find the bit set, and skip the RMW (a stale
+        // 0 only costs the RMW; a 1 is never stale within a cycle).
+        if word.load(Ordering::Relaxed) & bit != 0 {
+            return false;
+        }
+        word.fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
     /// Whether slot `idx` is set in `mark[parity]`.

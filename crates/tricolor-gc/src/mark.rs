@@ -241,7 +241,8 @@ impl MarkContext {
     /// `obj` must be the header of a live object of this context's heap.
     #[inline]
     pub(crate) unsafe fn shade(&mut self, obj: NonNull<Header>) {
-        if let Some(size) = self.alloc().mark(obj.cast(), self.parity) {
+        // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span.
+        if let Some(size) = unsafe { self.alloc().mark_live(obj.cast(), self.parity) } {
             self.newly_marked(obj, size);
         }
     }
