@@ -71,6 +71,9 @@ impl Slot {
 /// Dropping it releases its spans ([`release_all`](Self::release_all)).
 pub struct ThreadCache {
     slots: [Slot; NUM_CLASSES],
+    /// Bytes of free slots this cache took by refills (and large allocations) since
+    /// [`ThreadCache::take_refilled_bytes`] last read it: what it added to `heap_live`.
+    refilled: usize,
     black: Option<MarkParity>,
     /// Free slots of each cached span when it was cached (for the allocation count).
     cached_free: [usize; NUM_CLASSES],
@@ -98,6 +101,7 @@ impl ThreadCache {
     pub fn new(alloc: Arc<Allocator>) -> ThreadCache {
         ThreadCache {
             slots: [Slot::EMPTY; NUM_CLASSES],
+            refilled: 0,
             black: None,
             cached_free: [0; NUM_CLASSES],
             alloc,
@@ -243,7 +247,15 @@ impl ThreadCache {
     #[cold]
     #[inline(never)]
     pub fn alloc_large(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
-        self.alloc.alloc_large_span(size, align, self.black)
+        let p = self.alloc.alloc_large_span(size, align, self.black)?;
+        self.refilled += size.div_ceil(crate::size_class::PAGE_SIZE) * crate::size_class::PAGE_SIZE;
+        Ok(p)
+    }
+
+    /// The bytes this cache has taken from the heap (free slots of the spans it cached, and
+    /// large objects) since the last call: what its allocations added to the heap's size.
+    pub fn take_refilled_bytes(&mut self) -> usize {
+        core::mem::take(&mut self.refilled)
     }
 
     /// Notes that the object just allocated from `class` needs the free hook when it dies (it
@@ -277,6 +289,7 @@ impl ThreadCache {
         let free_slots = nelems - s.alloc_count();
         debug_assert!(free_slots > 0);
         self.cached_free[c] = free_slots;
+        self.refilled += free_slots * elem;
         self.alloc
             .stats
             .heap_live

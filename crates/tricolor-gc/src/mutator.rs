@@ -582,12 +582,7 @@ impl<'m> Scope<'m> {
                 l.cache.alloc_large(desc.size, desc.align)
             };
             r.map(|p| {
-                let bytes = if desc.class != 0 {
-                    tricolor_alloc::size_class::class_size(desc.class)
-                        * tricolor_alloc::size_class::class_objects(desc.class)
-                } else {
-                    desc.size
-                };
+                let bytes = l.cache.take_refilled_bytes();
                 l.allocated += bytes;
                 (p, l.blacken.then_some(l.mark.epoch()), bytes)
             })
