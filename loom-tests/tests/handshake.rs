@@ -20,6 +20,16 @@
 //! acknowledged yet; M1 loads A, M2 unlinks it without a barrier, and M1 stores it into R after R
 //! was scanned, without the insertion half: A is lost.
 //!
+//! **Two-step mark start** (`two_step_mark_start`, three threads). Heap: R.first → A,
+//! R.second = None. M2 (the main thread) is again in a scope from before the cycle, with no poll
+//! point: if it finds an object H in R.second, it moves A into H.first and unlinks it from
+//! R.first, without barriers. M1 enters a scope (or is acknowledged for while outside one) and
+//! stores a new object H into R.second. The coordinator starts the cycle and marks. Asserted:
+//! every object reachable from R is marked. Negative control: `SingleStepMarkStart` — M1's
+//! acknowledgement of mark start also lets it allocate black, while M2 still writes without
+//! barriers: H is black (never scanned) when M2 stores A into it, and A is lost. (With two steps
+//! H is allocated white and traced only after M2 has acknowledged too.)
+//!
 //! **End of marking** (`end_of_marking_then_*`, two threads). A mutator stays outside scopes
 //! while the coordinator runs a whole cycle (`begin`, `mark`, `end`, `finish_sweep`); once the end
 //! of marking is published it either enters a scope or deregisters, racing with the coordinator
@@ -138,6 +148,62 @@ fn mark_start_model() {
     });
 }
 
+/// The two-step mark start (see the module docs, second model).
+fn two_step_model() {
+    loom_tests::check(|| {
+        let heap = Heap::__manual(loom_tests::model_config()).unwrap();
+        let mut m2 = heap.mutator();
+        let mut m1 = heap.mutator();
+        // Puts a span of the node class in M1's cache: its allocation takes the fast path.
+        m1.enter(|mc| {
+            let _ = node(mc, None);
+        });
+        let root = m2.enter(|mc| {
+            let a = node(mc, None);
+            Root::<Rootable![Node<'_>]>::new(mc, node(mc, Some(a)))
+        });
+        let root1 = root.clone();
+        let (coordinator, mutator1) = m2.enter(|mc| {
+            let c = heap.__collector().clone();
+            let coordinator = thread::spawn(move || {
+                let mut cycle = model::begin(&c);
+                model::mark(&c, &mut cycle);
+            });
+            let mutator1 = thread::spawn(move || {
+                m1.enter(|mc| root1.get(mc).second.set(mc, Some(node(mc, None))));
+                m1
+            });
+            // No poll point since the scope began: no barriers, whatever the collector does.
+            let r = root.get(mc);
+            if let Some(h) = r.second.get() {
+                h.first.set(mc, r.first.get());
+                r.first.set(mc, None);
+            }
+            (coordinator, mutator1)
+        });
+        coordinator.join().unwrap();
+        let _m1 = mutator1.join().unwrap();
+        m2.enter(|mc| {
+            let r = root.get(mc);
+            let mut objs = vec![("R", Gc::__header(r))];
+            if let Some(a) = r.first.get() {
+                objs.push(("A", Gc::__header(a)));
+            }
+            if let Some(h) = r.second.get() {
+                objs.push(("H", Gc::__header(h)));
+                if let Some(a) = h.first.get() {
+                    objs.push(("A", Gc::__header(a)));
+                }
+            }
+            for (name, obj) in objs {
+                // SAFETY: reachable from R, so not swept (and no sweep has started).
+                let marked = unsafe { model::is_marked(heap.__collector(), obj) };
+                assert!(marked, "lost {name}");
+            }
+        });
+    });
+}
+
 /// What the mutator of the end-of-marking model does once the end of marking is published.
 #[derive(Clone, Copy, Debug)]
 enum Then {
@@ -147,7 +213,7 @@ enum Then {
     Leave,
 }
 
-/// The end-of-marking handshake (see the module docs, second model).
+/// The end-of-marking handshake (see the module docs, third model).
 fn end_of_marking_model(then: Then) {
     loom_tests::check(move || {
         FREED.with(|f| f.set(0));
@@ -206,6 +272,18 @@ fn mark_start_inside_and_outside_scopes() {
 fn negative_control_without_snapshot_wait() {
     let _f = inject(Fault::NoSnapshotWait);
     mark_start_model();
+}
+
+#[test]
+fn two_step_mark_start() {
+    two_step_model();
+}
+
+#[test]
+#[should_panic(expected = "lost A")]
+fn negative_control_single_step_mark_start() {
+    let _f = inject(Fault::SingleStepMarkStart);
+    two_step_model();
 }
 
 #[test]

@@ -11,8 +11,9 @@
 //!   way — and the cache takes a span: S1 or S2 unswept, swept by the refill, or a new one), then
 //!   releases its cache (the end-of-marking acknowledgement; a span cached before the sweep
 //!   started is swept there);
-//! * the collector (the main thread) ends marking (`start_sweep`) and sweeps in the background
-//!   (`sweep_one`) meanwhile; after joining the mutator it finishes the sweep.
+//! * the collector (the main thread) ends marking (`start_sweep`), starts a background sweeper
+//!   thread (`sweep_one` until nothing is left) and sweeps one span itself meanwhile; after
+//!   joining both it finishes the sweep (`finish_sweep`).
 //!
 //! Asserted: the free hook ran exactly once for each dead object (o2, o3) and never for a live
 //! one (o1 marked, o4 and o5 allocated black) — each span swept exactly once, never while a cache
