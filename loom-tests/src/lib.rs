@@ -21,12 +21,46 @@ pub fn model_config() -> Config {
 
 /// Runs `f` under loom with settings suited to models that build a real heap (their setup alone
 /// takes thousands of scheduling points). `LOOM_MAX_PREEMPTIONS` bounds the preemptions as usual.
+/// Prints the number of executions explored and the time taken (shown with `--nocapture`).
 #[cfg(tricolor_loom)]
 pub fn check(f: impl Fn() + Sync + Send + 'static) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let mut b = loom::model::Builder::new();
     b.max_branches = 1_000_000;
     if b.preemption_bound.is_none() {
         b.preemption_bound = Some(2);
     }
-    b.check(f);
+    // Reports on drop, so a failing model (a negative control) reports too.
+    struct Report {
+        runs: Arc<AtomicUsize>,
+        t: std::time::Instant,
+        bound: Option<usize>,
+    }
+    impl Drop for Report {
+        fn drop(&mut self) {
+            eprintln!(
+                "loom: {} after {} executions in {:.1?} (preemption bound {:?})",
+                if std::thread::panicking() {
+                    "failed"
+                } else {
+                    "passed"
+                },
+                self.runs.load(Ordering::Relaxed),
+                self.t.elapsed(),
+                self.bound
+            );
+        }
+    }
+    // A std atomic, outside the model: it only counts executions.
+    let report = Report {
+        runs: Arc::new(AtomicUsize::new(0)),
+        t: std::time::Instant::now(),
+        bound: b.preemption_bound,
+    };
+    let counter = report.runs.clone();
+    b.check(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
 }

@@ -315,6 +315,12 @@ impl Allocator {
             return;
         }
         drop(set);
+        if crate::faults::fault(crate::faults::Fault::SweepWithoutClaim) {
+            // loom negative control: list it as swept for the new value without sweeping it.
+            s.sweepgen.store(sg, Ordering::Release);
+            c.set(fullness, swept_index(sg)).lock().push(span);
+            return;
+        }
         assert_eq!(
             swept,
             sg.wrapping_sub(2),

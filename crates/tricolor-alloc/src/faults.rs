@@ -40,8 +40,14 @@ pub enum Fault {
     RootDropNoShade,
     /// Upgrading a weak reference during marking does not shade the target.
     WeakUpgradeNoShade,
-    /// A span is swept without claiming it through its sweep generation.
+    /// A span that needs sweeping for a new sweep generation is listed as swept without being
+    /// claimed and swept for it (a span a cache releases while `start_sweep` advances the
+    /// generation).
     SweepWithoutClaim,
+    /// A mutator's "is this object already black?" check is a `Relaxed` load (design rule 2).
+    RelaxedBlackCheck,
+    /// The coordinator acts for a mutator outside any scope without taking its `LOCKED` bit.
+    HandshakeWithoutLock,
 }
 
 // Thread-local: loom runs all the threads of a model as coroutines on the test's own OS

@@ -560,6 +560,16 @@ impl Collector {
                 }
                 continue;
             }
+            if fault(Fault::HandshakeWithoutLock) && s & (IN_SCOPE | LOCKED) == 0 {
+                // loom negative control: act for the mutator without taking its LOCKED bit.
+                // SAFETY: none; the fault breaks the protocol on purpose (the model must see
+                // the race on the mutator's local state).
+                let r = unsafe { m.with_local(|l| l.apply_phase(self, phase, false)) };
+                m.report.store(r, Ordering::Relaxed);
+                m.status.store(status(seq, 0), Ordering::Release);
+                report |= r;
+                continue;
+            }
             if s & (IN_SCOPE | LOCKED) == 0
                 && m.status
                     .compare_exchange(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed)

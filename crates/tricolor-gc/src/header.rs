@@ -140,6 +140,10 @@ impl Header {
     /// [`Header::finish_trace`], so seeing `Black` means the tracer is done reading the object.
     #[inline]
     pub fn claim_state(&self, epoch: Epoch) -> Claim {
+        if crate::faults::fault(crate::faults::Fault::RelaxedBlackCheck) {
+            // loom negative control: the check without its Acquire.
+            return Self::decode(self.word.load(Ordering::Relaxed), epoch);
+        }
         Self::decode(self.word.load(Ordering::Acquire), epoch)
     }
 
