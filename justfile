@@ -18,10 +18,14 @@ doc:
 stress secs="120":
     TRICOLOR_STRESS_SECS={{secs}} cargo test --release -p tricolor --test stress -- --nocapture
 
-# Loom model checks of the production code (CI runs a bounded subset; this adds a preemption).
-loom preemptions="3":
-    LOOM_MAX_PREEMPTIONS={{preemptions}} RUSTFLAGS="--cfg tricolor_loom" \
-      cargo test -p loom-tests --release --target-dir target/loom
+# Loom model checks of the production code, as CI runs them (bounds per model in
+# loom-tests/README.md).
+loom:
+    bash loom-tests/run.sh
+
+# Every loom model at one preemption bound (e.g. `just loom-at 4` for a deeper manual run).
+loom-at preemptions="4":
+    LOOM_MAX_PREEMPTIONS={{preemptions}} bash loom-tests/run.sh
 
 # Criterion benchmarks (short settings).
 bench:

@@ -51,6 +51,8 @@ fn alloc(cache: &mut ThreadCache) -> usize {
         Some(p) => p,
         None => cache.alloc_slow(CLASS).unwrap(),
     };
+    // As the engine does for objects with drop glue: this span's dead objects need the hook.
+    cache.note_needs_free_hook(CLASS);
     p.as_ptr() as usize
 }
 
