@@ -14,14 +14,46 @@ lint:
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+# The randomised multi-threaded stress test, for longer than CI runs it.
+stress secs="120":
+    TRICOLOR_STRESS_SECS={{secs}} cargo test --release -p tricolor --test stress -- --nocapture
+
+# Loom model checks of the production code, as CI runs them (bounds per model in
+# loom-tests/README.md).
+loom:
+    bash loom-tests/run.sh
+
+# Every loom model at one preemption bound (e.g. `just loom-at 4` for a deeper manual run).
+loom-at preemptions="4":
+    LOOM_MAX_PREEMPTIONS={{preemptions}} bash loom-tests/run.sh
+
 # Criterion benchmarks (short settings).
 bench:
     cargo bench -p benches --bench '*' -- --warm-up-time 1 --measurement-time 2 --noplot
 
-# Loom model checks of the production code (see loom-tests/README.md).
-loom preemptions="3":
-    LOOM_MAX_PREEMPTIONS={{preemptions}} RUSTFLAGS="--cfg tricolor_loom" \
-      cargo test -p loom-tests --release --target-dir target/loom
+# Every workload against every peer at a reportable size; writes docs/PERFORMANCE.md.
+bench-report:
+    cargo run --release -p benches --bin bench-report -- --size report --write
+
+# The pause/latency harness (tricolor and the Box loop in one run).
+latency:
+    cargo run --release -p benches --bin latency -- --peer box
+    cargo run --release -p benches --bin latency -- --peer tricolor
+
+# A demo that prints GC statistics.
+demo depth="18":
+    cargo run --release -p tricolor --example binary_trees -- {{depth}}
+
+# ASan (stable with RUSTC_BOOTSTRAP; no extra components).
+asan:
+    RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" \
+      cargo test --target x86_64-unknown-linux-gnu --target-dir target/asan --workspace --exclude loom-tests --exclude benches
+
+# ThreadSanitizer (needs a nightly toolchain with rust-src; optional).
+tsan:
+    RUSTFLAGS="-Zsanitizer=thread" TSAN_OPTIONS="halt_on_error=1" \
+      cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --target-dir target/tsan \
+      --workspace --exclude loom-tests --exclude benches --tests -- --skip rss_
 
 # Exactly what CI runs.
 ci:

@@ -63,10 +63,10 @@ fn every_peer_agrees_at_tiny() {
                 Err(why) => assert!(!why.0.is_empty(), "{w} on {}", peer.name()),
             }
         }
-        // The baselines run everything; multi-thread churn also has dumpster-sync.
+        // The baselines and tricolor run everything; multi-thread churn also has dumpster-sync.
         let min = match w {
-            Workload::Latency => 1,
-            Workload::ChurnMt1 | Workload::ChurnMt2 => 3,
+            Workload::Latency => 2,
+            Workload::ChurnMt1 | Workload::ChurnMt2 => 4,
             _ => peers::ALL.len(),
         };
         assert!(supported >= min, "{w}: only {supported} peers ran it");
@@ -82,6 +82,7 @@ fn peer_names_are_unique_and_known() {
     for n in [
         "box",
         "rc",
+        "tricolor",
         "gc",
         "gc-arena",
         "dumpster-unsync",

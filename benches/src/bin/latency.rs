@@ -103,6 +103,17 @@ fn run() -> Result<(), String> {
         s.paused_ns as f64 / s.total_ns.max(1) as f64 * 100.0
     );
     println!("MMU 1 ms {:.4}  MMU 10 ms {:.4}", s.mmu_1ms, s.mmu_10ms);
+    if let Some(h) = &outcome.engine_waits {
+        println!(
+            "engine waits {}  p50 {}  p99 {}  p99.9 {}  max {}  sum <= {}",
+            h.count(),
+            fmt_ns(h.quantile(0.5)),
+            fmt_ns(h.quantile(0.99)),
+            fmt_ns(h.quantile(0.999)),
+            fmt_ns(h.max()),
+            fmt_ns((h.mean() * h.count() as f64) as u64)
+        );
+    }
     println!("\nmutator gap histogram:");
     print_histogram(&record.histogram);
     if let Some(h) = &outcome.engine_waits {

@@ -12,6 +12,7 @@ pub mod dumpster_unsync;
 pub mod gc_arena;
 pub mod gc_rs;
 pub mod rc;
+pub mod tricolor;
 
 use std::fmt;
 
@@ -81,6 +82,7 @@ pub trait Peer: Sync {
 pub static ALL: &[&dyn Peer] = &[
     &boxed::BoxPeer,
     &rc::RcPeer,
+    &tricolor::TricolorPeer,
     &gc_rs::GcPeer,
     &gc_arena::GcArenaPeer,
     &dumpster_unsync::DumpsterUnsyncPeer,

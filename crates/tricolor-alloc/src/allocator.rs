@@ -60,7 +60,11 @@ pub struct AllocConfig {
     /// Arena size (default 64 MiB): a power of two, at least [`PAGE_SIZE`]. The heap grows by
     /// whole arenas; each active arena has a page table of `arena_bytes / 8 KiB` pointers.
     pub arena_bytes: usize,
-    /// Called for every object a sweep frees (see [`FreeHook`]); `None` for none.
+    /// Called for every object a sweep frees (see [`FreeHook`]); `None` for none. To save the
+    /// cost of calling it for objects that need nothing, it only runs for objects in spans
+    /// marked as needing it: spans of large objects, spans that served [`ThreadCache::alloc`](crate::ThreadCache::alloc),
+    /// and spans for which the cache's [`ThreadCache::note_needs_free_hook`](crate::ThreadCache::note_needs_free_hook) was called after a
+    /// class-based allocation.
     pub free_hook: Option<FreeHook>,
 }
 
@@ -273,6 +277,42 @@ impl Allocator {
             return None;
         };
         span.set_mark(parity, idx).then(|| span.elem_size())
+    }
+
+    /// [`Allocator::mark`] for an object the caller knows is live: skips the lookup's checks
+    /// (the hot path of marking).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must lie in an in-use span of this allocator.
+    #[inline(always)]
+    pub unsafe fn mark_live(&self, obj: NonNull<u8>, parity: MarkParity) -> Option<usize> {
+        let addr = obj.as_ptr().addr();
+        debug_assert!(
+            self.slot_of(addr).is_some(),
+            "mark_live: {obj:p} is not live"
+        );
+        // SAFETY: forwarded from the caller.
+        let span = unsafe { self.arenas.span_of_live(addr) };
+        span.set_mark(parity, span.slot_index_live(addr))
+            .then(|| span.elem_size())
+    }
+
+    /// [`Allocator::is_marked`] for an object the caller knows is in an in-use span.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must lie in an in-use span of this allocator.
+    #[inline(always)]
+    pub unsafe fn is_marked_live(&self, obj: NonNull<u8>, parity: MarkParity) -> bool {
+        let addr = obj.as_ptr().addr();
+        debug_assert!(
+            self.slot_of(addr).is_some(),
+            "is_marked_live: {obj:p} is not live"
+        );
+        // SAFETY: forwarded from the caller.
+        let span = unsafe { self.arenas.span_of_live(addr) };
+        span.is_marked(parity, span.slot_index_live(addr))
     }
 
     /// Whether the object containing `obj` is set in `mark[parity]` (false outside in-use

@@ -152,6 +152,25 @@ impl Arenas {
         }
     }
 
+    /// The span of `addr`, without the checks of [`Arenas::span_of`] (a hot path of marking).
+    ///
+    /// # Safety
+    ///
+    /// `addr` must lie in an in-use span of this allocator (a live object).
+    #[inline(always)]
+    pub(crate) unsafe fn span_of_live(&self, addr: usize) -> &Span {
+        let page = (addr - self.base) >> PAGE_SHIFT;
+        let arena = page >> (self.arena_shift - PAGE_SHIFT);
+        // SAFETY: the caller guarantees `addr` is in an in-use span, so inside the reservation
+        // (the index is in bounds) and in an active arena (the table is non-null).
+        let table = unsafe { self.table.get_unchecked(arena) }.load(Ordering::Acquire);
+        // SAFETY: as above; the mask keeps the index in the table.
+        let entry = unsafe { &*table.add(page & (self.pages_per_arena - 1)) };
+        // SAFETY: an in-use span's pages point at it (`set_span`); span structs live as long as
+        // the allocator. Acquire: pairs with the Release store in `set_span`.
+        unsafe { &*entry.load(Ordering::Acquire) }
+    }
+
     /// The in-use span covering `addr`, if any (steps 1–4 of the module docs).
     #[inline]
     pub(crate) fn span_of(&self, addr: usize) -> Option<&Span> {

@@ -50,6 +50,8 @@ struct Slot {
     word: u32,
     nwords: u32,
     span: Option<SpanPtr>,
+    /// The span's `needs_hook` is already set (saves repeated stores).
+    hooked: bool,
 }
 
 impl Slot {
@@ -60,6 +62,7 @@ impl Slot {
         word: 0,
         nwords: 0,
         span: None,
+        hooked: false,
     };
 }
 
@@ -68,6 +71,9 @@ impl Slot {
 /// Dropping it releases its spans ([`release_all`](Self::release_all)).
 pub struct ThreadCache {
     slots: [Slot; NUM_CLASSES],
+    /// Bytes of free slots this cache took by refills (and large allocations) since
+    /// [`ThreadCache::take_refilled_bytes`] last read it: what it added to `heap_live`.
+    refilled: usize,
     black: Option<MarkParity>,
     /// Free slots of each cached span when it was cached (for the allocation count).
     cached_free: [usize; NUM_CLASSES],
@@ -95,6 +101,7 @@ impl ThreadCache {
     pub fn new(alloc: Arc<Allocator>) -> ThreadCache {
         ThreadCache {
             slots: [Slot::EMPTY; NUM_CLASSES],
+            refilled: 0,
             black: None,
             cached_free: [0; NUM_CLASSES],
             alloc,
@@ -133,10 +140,14 @@ impl ThreadCache {
         if class == 0 {
             return self.alloc_large(size, align);
         }
-        match self.alloc_fast(class) {
-            Some(p) => Ok(p),
-            None => self.alloc_slow(class),
-        }
+        let p = match self.alloc_fast(class) {
+            Some(p) => p,
+            None => self.alloc_slow(class)?,
+        };
+        // The general entry point does not know whether the object has drop glue: assume it
+        // does (the class-based entry points leave it to the caller).
+        self.note_needs_free_hook(class);
+        Ok(p)
     }
 
     /// The fast path: an object of `class` from the current span, or `None` when the span is
@@ -236,7 +247,32 @@ impl ThreadCache {
     #[cold]
     #[inline(never)]
     pub fn alloc_large(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
-        self.alloc.alloc_large_span(size, align, self.black)
+        let p = self.alloc.alloc_large_span(size, align, self.black)?;
+        self.refilled += size.div_ceil(crate::size_class::PAGE_SIZE) * crate::size_class::PAGE_SIZE;
+        Ok(p)
+    }
+
+    /// The bytes this cache has taken from the heap (free slots of the spans it cached, and
+    /// large objects) since the last call: what its allocations added to the heap's size.
+    pub fn take_refilled_bytes(&mut self) -> usize {
+        core::mem::take(&mut self.refilled)
+    }
+
+    /// Notes that the object just allocated from `class` needs the free hook when it dies (it
+    /// has drop glue): sweeping runs the hook only for spans that ever held such an object.
+    #[inline]
+    pub fn note_needs_free_hook(&mut self, class: u8) {
+        let slot = &mut self.slots[class as usize];
+        if !slot.hooked
+            && let Some(span) = slot.span
+        {
+            // Relaxed: published to the sweeper by the span handoff (see `Span::needs_hook`).
+            self.alloc
+                .span(span)
+                .needs_hook
+                .store(true, Ordering::Relaxed);
+            slot.hooked = true;
+        }
     }
 
     /// Returns the class's current span and caches a new one with a free slot.
@@ -253,6 +289,7 @@ impl ThreadCache {
         let free_slots = nelems - s.alloc_count();
         debug_assert!(free_slots > 0);
         self.cached_free[c] = free_slots;
+        self.refilled += free_slots * elem;
         self.alloc
             .stats
             .heap_live
@@ -269,6 +306,7 @@ impl ThreadCache {
             word: word as u32,
             nwords: s.nwords() as u32,
             span: Some(span),
+            hooked: false,
         };
         Ok(())
     }

@@ -315,6 +315,12 @@ impl Allocator {
             return;
         }
         drop(set);
+        if crate::faults::fault(crate::faults::Fault::SweepWithoutClaim) {
+            // loom negative control: list it as swept for the new value without sweeping it.
+            s.sweepgen.store(sg, Ordering::Release);
+            c.set(fullness, swept_index(sg)).lock().push(span);
+            return;
+        }
         assert_eq!(
             swept,
             sg.wrapping_sub(2),
@@ -379,10 +385,27 @@ impl Allocator {
         let sg = self.sweepgen.load(Ordering::Acquire);
         let ssg = s.sweepgen.load(Ordering::Relaxed);
         if ssg == sg.wrapping_add(1) {
-            // Cached before this sweep started: sweep it now (Go's stale uncacheSpan).
-            let _sweeping = self.begin_sweeping();
-            s.sweepgen.store(sg.wrapping_sub(1), Ordering::Relaxed);
-            self.sweep_span(span, sg, false);
+            // Cached before this sweep started: it needs sweeping for `sg`. Go's uncacheSpan
+            // sweeps it on the spot; we hand it to its class's unswept set instead, so that the
+            // releasing thread (a mutator acknowledging the end of marking, which releases
+            // every cached span) never runs whole-span sweeps — and the drop glue of their dead
+            // objects — inside that acknowledgement. The background sweeper, a refill or
+            // `finish_sweep` sweeps it, exactly once, through the usual claim.
+            let fullness = if s.alloc_count() == s.nelems() {
+                Fullness::Full
+            } else {
+                Fullness::Partial
+            };
+            let c = &self.central[s.class() as usize];
+            let (mut set, now) = self.lock_for_sweepgen(|sg| c.set(fullness, swept_index(sg) ^ 1));
+            assert_eq!(
+                now, sg,
+                "span {s:?} held across two sweep cycles (a thread cache not released?)"
+            );
+            // Release: pairs with the Acquire claim in `pop_unswept`, which sees the span's
+            // final state from its owner.
+            s.sweepgen.store(sg.wrapping_sub(2), Ordering::Release);
+            set.push(span);
             return;
         }
         assert_eq!(

@@ -51,6 +51,8 @@ mod arena;
 mod cache;
 mod central;
 mod error;
+#[doc(hidden)]
+pub mod faults;
 mod os;
 mod page_heap;
 mod scavenge;

@@ -65,7 +65,7 @@
 use crate::size_class::{
     PAGE_SIZE, class_div_magic, class_objects, class_pages, class_size, object_index,
 };
-use crate::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Which of a span's two mark bitmaps a cycle marks into: 0 or 1.
 ///
@@ -94,6 +94,11 @@ pub struct Span {
     pub(crate) sweepgen: AtomicU32,
     pub(crate) freeindex: AtomicUsize,
     pub(crate) alloc_count: AtomicUsize,
+    /// Whether an object allocated in the span since it was initialised may need the free hook
+    /// (its owner said so: it has drop glue); sweeping skips the hook for spans without. Set by
+    /// the caching thread (Relaxed), read by the sweeper after the span handoff (its list lock
+    /// and sweepgen Release/Acquire), reset by `init`.
+    pub(crate) needs_hook: AtomicBool,
 }
 
 impl std::fmt::Debug for Span {
@@ -142,6 +147,7 @@ impl Span {
             sweepgen: AtomicU32::new(0),
             freeindex: AtomicUsize::new(0),
             alloc_count: AtomicUsize::new(0),
+            needs_hook: AtomicBool::new(false),
         })
     }
 
@@ -158,6 +164,8 @@ impl Span {
         }
         self.freeindex.store(0, Ordering::Relaxed);
         self.alloc_count.store(0, Ordering::Relaxed);
+        // Large-object spans always run the hook (one object, allocated with it in mind).
+        self.needs_hook.store(self.class == 0, Ordering::Relaxed);
     }
 
     /// Size class (0 = a large object).
@@ -250,17 +258,30 @@ impl Span {
         (idx < self.nelems).then_some(idx)
     }
 
+    /// The slot holding `addr`, which the caller knows lies in this in-use span.
+    #[inline(always)]
+    pub(crate) fn slot_index_live(&self, addr: usize) -> usize {
+        if self.class == 0 {
+            0
+        } else {
+            object_index(addr - self.base(), self.div_magic)
+        }
+    }
+
     /// Sets slot `idx`'s bit in `mark[parity]`; true if this call set it.
     #[inline]
     pub(crate) fn set_mark(&self, parity: MarkParity, idx: usize) -> bool {
         let bit = 1u64 << (idx % 64);
+        let word = self.mark_word(parity, idx / 64);
         // Relaxed: the bit is the whole message. The sweeper reads it only after the collector
         // has finished marking and advanced `sweepgen` (Release), which the sweeper loads with
-        // Acquire; that chain, not this RMW, orders the mark before the sweep.
-        self.mark_word(parity, idx / 64)
-            .fetch_or(bit, Ordering::Relaxed)
-            & bit
-            == 0
+        // Acquire; that chain, not this RMW, orders the mark before the sweep. Test first: most
+        // shades in a barrier or of shared objects find the bit set, and skip the RMW (a stale
+        // 0 only costs the RMW; a 1 is never stale within a cycle).
+        if word.load(Ordering::Relaxed) & bit != 0 {
+            return false;
+        }
+        word.fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
     /// Whether slot `idx` is set in `mark[parity]`.

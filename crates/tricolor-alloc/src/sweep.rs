@@ -174,9 +174,14 @@ impl Allocator {
         let base = s.base();
         let elem = s.elem_size();
         let class = s.class();
+        // Relaxed: the flag's writer (the span's previous owner) handed the span over through
+        // its list lock and sweepgen, which our claim acquired.
+        let hook = self
+            .free_hook
+            .filter(|_| s.needs_hook.load(Ordering::Relaxed));
         let counts = s.sweep_bits(
             sweep_parity(sg),
-            self.free_hook.map(|hook| {
+            hook.map(|hook| {
                 move |slot| {
                     let p = self.arenas.ptr_at(base + slot * elem);
                     // SAFETY: `p` is inside the reservation, whose base is non-null.

@@ -125,3 +125,27 @@ pub fn spin_loop() {
     #[cfg(tricolor_loom)]
     loom::thread::yield_now();
 }
+
+/// Waits a little before looking again: sleeps normally; under loom it yields to the model's
+/// scheduler instead (a real sleep would only slow the model down, and a spin without a yield
+/// would never let the awaited thread run).
+pub fn backoff(d: std::time::Duration) {
+    #[cfg(not(tricolor_loom))]
+    std::thread::sleep(d);
+    #[cfg(tricolor_loom)]
+    {
+        let _ = d;
+        loom::thread::yield_now();
+    }
+}
+
+/// Counters for statistics only. They are never part of a protocol, so they stay std atomics
+/// even under loom (keeping them out of the model's state space).
+#[allow(clippy::disallowed_types)]
+pub mod stat {
+    /// A statistics counter.
+    pub type StatU64 = std::sync::atomic::AtomicU64;
+    /// A statistics counter.
+    pub type StatUsize = std::sync::atomic::AtomicUsize;
+    pub use std::sync::atomic::Ordering;
+}

@@ -140,7 +140,7 @@ impl Scope<'_> {
         let c = self.collector();
         let id = c.cleanups.next_id.fetch_add(1, Ordering::Relaxed);
         c.cleanups.registered.lock().unwrap().push(Registration {
-            obj: Grey(obj),
+            obj: Grey::new(obj),
             id,
             f: Box::new(f),
         });

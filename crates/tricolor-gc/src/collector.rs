@@ -38,6 +38,7 @@ use tricolor_alloc::{AllocConfig, AllocError, Allocator, MarkParity};
 
 use crate::cleanup::Cleanups;
 use crate::config::Config;
+use crate::faults::{Fault, fault};
 use crate::header::{Epoch, Header};
 use crate::mark::{Grey, GreyQueue, MarkContext};
 use crate::mutator::{
@@ -46,8 +47,10 @@ use crate::mutator::{
 use crate::pacer::{self, CycleMeasure, GoalInputs, Pacer};
 use crate::roots::RootTable;
 use crate::stats::{CycleSummary, Stats};
+use crate::sync::backoff;
+use crate::sync::stat::{StatU64, StatUsize};
 use crate::sync::{
-    AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, RwLock, thread,
+    AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, RwLock, fence, thread,
 };
 use crate::weak::WeakRegistry;
 
@@ -92,9 +95,24 @@ struct Control {
 /// Per-cycle counters, reset at mark start.
 #[derive(Default)]
 struct CycleCounters {
-    marked: AtomicUsize,
-    scanned: AtomicUsize,
-    allocated: AtomicUsize,
+    marked: StatUsize,
+    scanned: StatUsize,
+    allocated: StatUsize,
+}
+
+/// A cycle in progress: what the coordinator carries from step to step.
+pub(crate) struct CycleRun {
+    pub(crate) k: u64,
+    parity: MarkParity,
+    /// The coordinator's mark context (it is mark worker 0).
+    pub(crate) cx: MarkContext,
+    rounds: u32,
+    forced: bool,
+    periodic: bool,
+    expected_scan: usize,
+    t0: Instant,
+    t_started: Instant,
+    heap_start: usize,
 }
 
 /// The shared state of one heap (see the module docs).
@@ -131,10 +149,14 @@ pub struct Collector {
     /// thread while marking).
     pub(crate) outside_work: AtomicU64,
     counters: CycleCounters,
-    assist_ratio_bits: AtomicU64,
-    trigger: AtomicUsize,
-    goal: AtomicUsize,
-    live_after_mark: AtomicUsize,
+    assist_ratio_bits: StatU64,
+    trigger: StatUsize,
+    goal: StatUsize,
+    live_after_mark: StatUsize,
+    /// The heap as the pacer sees it (Go's `heapLive` after its reset at mark termination):
+    /// the bytes that survived the last mark plus the bytes handed to mutators since. Unswept
+    /// garbage is not in it, so the end of a cycle cannot trigger the next one by itself.
+    pacing_live: StatUsize,
     cycle_requested: AtomicBool,
     pub(crate) stats: Stats,
     control: Mutex<Control>,
@@ -227,9 +249,18 @@ impl core::fmt::Debug for Collector {
 /// mutator would wait forever: report it and abort, like Go's `fatal error`.
 fn fatal_on_panic(what: &str, f: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-        eprintln!("tricolor: fatal error: the {what} thread panicked (see above); aborting");
+        report(format_args!(
+            "tricolor: fatal error: the {what} thread panicked (see above); aborting"
+        ));
         std::process::abort();
     }
+}
+
+/// Writes one line to stderr, ignoring failure: the collector must never panic because stderr
+/// is closed (`eprintln!` would).
+pub(crate) fn report(line: core::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Runs the drop glue of a dead object; the allocator calls this for every object it frees.
@@ -243,10 +274,10 @@ fn free_object(obj: NonNull<u8>) {
         // it again; its value was initialised right after allocation.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { drop(header) }));
         if r.is_err() {
-            eprintln!(
+            report(format_args!(
                 "tricolor: drop glue of a `{}` panicked while it was being swept; continuing",
                 (desc.name)()
-            );
+            ));
         }
     }
 }
@@ -254,11 +285,42 @@ fn free_object(obj: NonNull<u8>) {
 impl Collector {
     /// Creates a heap with `config` and starts its background threads.
     pub fn start(config: Config) -> Result<(Arc<Collector>, Threads), StartError> {
+        let c = Collector::new_unstarted(config)?;
+        let mut handles = Vec::new();
+        let spawn = |name: String, f: Box<dyn FnOnce() + Send>| {
+            thread::Builder::new()
+                .name(name)
+                .spawn(f)
+                .map_err(StartError::Thread)
+        };
+        let cc = c.clone();
+        handles.push(spawn(
+            "tricolor-gc".into(),
+            Box::new(move || fatal_on_panic("collector", || cc.coordinator_main())),
+        )?);
+        for i in 1..c.config.mark_workers {
+            let cw = c.clone();
+            handles.push(spawn(
+                format!("tricolor-mark-{i}"),
+                Box::new(move || fatal_on_panic("mark worker", || cw.worker_main())),
+            )?);
+        }
+        let threads = Threads {
+            collector: c.clone(),
+            handles,
+        };
+        Ok((c, threads))
+    }
+
+    /// Creates a heap without its background threads: nothing collects unless the caller
+    /// drives the cycle (see [`crate::model`]).
+    pub(crate) fn new_unstarted(config: Config) -> Result<Arc<Collector>, StartError> {
         config.validate().map_err(StartError::Config)?;
         let alloc = Allocator::new(AllocConfig {
             max_heap_bytes: config.max_heap_bytes,
+            min_reservation_bytes: config.max_heap_bytes.min(1 << 30),
+            arena_bytes: config.arena_bytes,
             free_hook: Some(free_object),
-            ..AllocConfig::default()
         })
         .map_err(StartError::Alloc)?;
         let pacer = Pacer::default();
@@ -287,10 +349,11 @@ impl Collector {
             resurrections: AtomicU64::new(0),
             outside_work: AtomicU64::new(0),
             counters: CycleCounters::default(),
-            assist_ratio_bits: AtomicU64::new(0f64.to_bits()),
-            trigger: AtomicUsize::new(goal.map_or(usize::MAX, |g| pacer.trigger(g, 0))),
-            goal: AtomicUsize::new(goal.unwrap_or(usize::MAX)),
-            live_after_mark: AtomicUsize::new(0),
+            assist_ratio_bits: StatU64::new(0f64.to_bits()),
+            trigger: StatUsize::new(goal.map_or(usize::MAX, |g| pacer.trigger(g, 0))),
+            goal: StatUsize::new(goal.unwrap_or(usize::MAX)),
+            live_after_mark: StatUsize::new(0),
+            pacing_live: StatUsize::new(0),
             cycle_requested: AtomicBool::new(false),
             stats: Stats::new(),
             control: Mutex::new(Control::default()),
@@ -309,30 +372,7 @@ impl Collector {
             started_at: Instant::now(),
             config,
         });
-        let mut handles = Vec::new();
-        let spawn = |name: String, f: Box<dyn FnOnce() + Send>| {
-            thread::Builder::new()
-                .name(name)
-                .spawn(f)
-                .map_err(StartError::Thread)
-        };
-        let cc = c.clone();
-        handles.push(spawn(
-            "tricolor-gc".into(),
-            Box::new(move || fatal_on_panic("collector", || cc.coordinator_main())),
-        )?);
-        for i in 1..c.config.mark_workers {
-            let cw = c.clone();
-            handles.push(spawn(
-                format!("tricolor-mark-{i}"),
-                Box::new(move || fatal_on_panic("mark worker", || cw.worker_main())),
-            )?);
-        }
-        let threads = Threads {
-            collector: c.clone(),
-            handles,
-        };
-        Ok((c, threads))
+        Ok(c)
     }
 
     /// The configuration the heap runs with.
@@ -387,6 +427,7 @@ impl Collector {
     pub(crate) fn add_allocated(&self, bytes: usize) {
         if bytes != 0 {
             self.counters.allocated.fetch_add(bytes, Ordering::Relaxed);
+            self.pacing_live.fetch_add(bytes, Ordering::Relaxed);
             self.stats.add_allocated(bytes);
         }
     }
@@ -398,7 +439,7 @@ impl Collector {
     /// Called by mutators after each allocation slow path: starts a cycle at the trigger.
     pub(crate) fn after_alloc_slow(&self, bytes: usize) {
         self.add_allocated(bytes);
-        if self.alloc.heap_live_bytes() >= self.trigger.load(Ordering::Relaxed) {
+        if self.pacing_live.load(Ordering::Relaxed) >= self.trigger.load(Ordering::Relaxed) {
             self.request_cycle(false);
         }
     }
@@ -421,7 +462,18 @@ impl Collector {
     ///
     /// Must not be called from inside a mutation scope of this heap (the cycle waits for every
     /// mutator to pass a scope boundary). Other mutators' long scopes delay it.
+    ///
+    /// # Panics
+    ///
+    /// If the calling thread is inside a mutation scope of this heap (the collection would wait
+    /// for that scope to end, forever).
     pub fn collect(&self) {
+        assert!(
+            !crate::mutator::in_scope_of(self),
+            "tricolor: Heap::collect called inside a mutation scope of the same heap; it would \
+             wait forever for that scope to end. Call it between scopes, or use \
+             request_collection"
+        );
         let mut ctl = self.control.lock().unwrap();
         // A cycle already running may have taken its snapshot before our objects died: wait
         // for the next one to complete.
@@ -441,6 +493,8 @@ impl Collector {
     }
 
     pub(crate) fn notify_ack(&self) {
+        // SeqCst fence: pairs with the one in `wait_acks`.
+        fence(Ordering::SeqCst);
         if self.coordinator_waiting.load(Ordering::SeqCst) {
             let _g = self.ack_lock.lock().unwrap();
             self.ack_cv.notify_all();
@@ -472,7 +526,7 @@ impl Collector {
             self.counters.marked.fetch_add(size, Ordering::Relaxed);
             // SAFETY: the caller guarantees `obj` is live; its header is initialised.
             if unsafe { obj.as_ref() }.desc().trace.is_some() {
-                self.grey.push_all(&mut vec![Grey(obj)]);
+                self.grey.push_all(&mut vec![Grey::new(obj)]);
                 self.wake_workers();
             }
         }
@@ -506,6 +560,16 @@ impl Collector {
                 }
                 continue;
             }
+            if fault(Fault::HandshakeWithoutLock) && s & (IN_SCOPE | LOCKED) == 0 {
+                // loom negative control: act for the mutator without taking its LOCKED bit.
+                // SAFETY: none; the fault breaks the protocol on purpose (the model must see
+                // the race on the mutator's local state).
+                let r = unsafe { m.with_local(|l| l.apply_phase(self, phase, false)) };
+                m.report.store(r, Ordering::Relaxed);
+                m.status.store(status(seq, 0), Ordering::Release);
+                report |= r;
+                continue;
+            }
             if s & (IN_SCOPE | LOCKED) == 0
                 && m.status
                     .compare_exchange(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -524,28 +588,43 @@ impl Collector {
         (all, report)
     }
 
-    /// Waits until every mutator has acknowledged `phase`; returns the OR of their reports and
-    /// how long it waited.
+    /// Publishes a phase word (unit tests of the handshake state machine).
+    #[cfg(test)]
+    pub(crate) fn publish_phase_for_test(&self, kind: u64) -> u64 {
+        self.publish_phase(kind)
+    }
+
+    /// One pass of acting for idle mutators; whether every mutator has acknowledged `phase`.
+    pub(crate) fn try_collect_acks(&self, phase: u64) -> bool {
+        self.collect_acks(phase).0
+    }
+
+    /// Waits until every mutator has acknowledged `phase`; returns the OR of their reports.
     fn wait_acks(&self, phase: u64) -> u8 {
         loop {
             let (all, report) = self.collect_acks(phase);
             if all {
                 return report;
             }
+            if cfg!(tricolor_loom) {
+                // Under the model checker: let the mutators run.
+                crate::sync::spin_loop();
+                continue;
+            }
             self.coordinator_waiting.store(true, Ordering::SeqCst);
+            // SeqCst fence: pairs with the one in `notify_ack` (a mutator stores its
+            // acknowledgement, fences, then reads `coordinator_waiting`), so either we see the
+            // acknowledgement below or the mutator sees the flag and notifies.
+            fence(Ordering::SeqCst);
             let g = self.ack_lock.lock().unwrap();
-            let (all, report) = {
-                drop(g);
-                self.collect_acks(phase)
-            };
+            let (all, report) = self.collect_acks(phase);
             if all {
                 self.coordinator_waiting.store(false, Ordering::SeqCst);
                 return report;
             }
-            let g = self.ack_lock.lock().unwrap();
             let _ = self
                 .ack_cv
-                .wait_timeout(g, Duration::from_micros(200))
+                .wait_timeout(g, Duration::from_millis(1))
                 .unwrap();
             self.coordinator_waiting.store(false, Ordering::SeqCst);
         }
@@ -625,7 +704,7 @@ impl Collector {
         }
         if swept == 0 {
             // Waiting for mutators to acknowledge: do not spin.
-            std::thread::sleep(Duration::from_micros(100));
+            backoff(Duration::from_micros(100));
         }
         true
     }
@@ -640,6 +719,19 @@ impl Collector {
     }
 
     fn run_cycle(&self, forced: bool, periodic: bool) {
+        let mut run = self.cycle_begin(forced, periodic);
+        loop {
+            self.cycle_drain(&mut run);
+            if self.cycle_try_terminate(&mut run) {
+                break;
+            }
+        }
+        self.cycle_end(run);
+    }
+
+    /// Steps 1–3: sweep termination, the two-step mark start, and the root scan into the
+    /// coordinator's mark context.
+    pub(crate) fn cycle_begin(&self, forced: bool, periodic: bool) -> CycleRun {
         let t0 = Instant::now();
         let heap_start = self.alloc.heap_live_bytes();
 
@@ -667,6 +759,9 @@ impl Collector {
         // barriers, so nothing may turn black (a black object written by such a mutator would
         // hide what it stores) and every marking stack counts as grey.
         let prep = self.publish_phase(PHASE_PREP);
+        if fault(Fault::NoSnapshotWait) {
+            self.snapshot_done.store(k, Ordering::Release);
+        }
         self.wait_acks(prep);
         // The snapshot is taken. Release: pairs with the Acquire load at a scope boundary.
         self.snapshot_done.store(k, Ordering::Release);
@@ -674,7 +769,9 @@ impl Collector {
         // starts only once every mutator has acknowledged (rule 1): a mutator still in step 1
         // mutates containers without claiming them.
         let mark_phase = self.publish_phase(PHASE_MARK);
-        self.wait_acks(mark_phase);
+        if !fault(Fault::NoMarkStartWait) {
+            self.wait_acks(mark_phase);
+        }
         let t_started = Instant::now();
 
         // 3. Roots.
@@ -682,66 +779,90 @@ impl Collector {
         self.roots.scan(&mut cx);
         self.workers.cycle.store(k, Ordering::SeqCst);
         self.wake_workers_all();
+        CycleRun {
+            k,
+            parity,
+            cx,
+            rounds: 0,
+            forced,
+            periodic,
+            expected_scan,
+            t0,
+            t_started,
+            heap_start,
+        }
+    }
 
-        // 4–5. Mark, then try to terminate.
-        let mut rounds = 0u32;
+    /// Step 4: drains grey objects until none is visible and the extra workers are idle.
+    pub(crate) fn cycle_drain(&self, run: &mut CycleRun) {
         loop {
-            loop {
-                cx.drain(&self.grey, 1 << 20);
-                self.add_mark_counters(
-                    core::mem::take(&mut cx.marked_bytes),
-                    core::mem::take(&mut cx.scanned_bytes),
-                );
-                self.update_assist_ratio(expected_scan);
-                if cx.local.is_empty() && self.grey.is_empty() {
-                    break;
-                }
+            run.cx.drain(&self.grey, 1 << 20);
+            self.add_mark_counters(
+                core::mem::take(&mut run.cx.marked_bytes),
+                core::mem::take(&mut run.cx.scanned_bytes),
+            );
+            self.update_assist_ratio(run.expected_scan);
+            if !(run.cx.local.is_empty() && self.grey.is_empty()) {
+                continue;
             }
             if self.workers.active.load(Ordering::SeqCst) > 0 {
-                std::thread::yield_now();
+                crate::sync::spin_loop();
                 continue;
             }
-            if self.weaks.propagate_ephemerons(&mut cx) {
-                continue;
-            }
-            rounds += 1;
-            let work0 = self.outside_work.load(Ordering::SeqCst);
-            let res0 = self.resurrections.load(Ordering::SeqCst);
-            let round = self.publish_phase(PHASE_MARK);
-            let report = self.wait_acks(round);
-            if report & REPORT_GREY_STACK != 0 && report & REPORT_PRODUCED == 0 {
-                // Only waiting for mutators to reach a scope boundary: do not spin.
-                std::thread::sleep(Duration::from_micros(50));
-            }
-            if report != 0
-                || !self.grey.is_empty()
-                || self.workers.active.load(Ordering::SeqCst) > 0
-                || self.outside_work.load(Ordering::SeqCst) != work0
-            {
-                continue;
-            }
-            let declared = {
-                let _w = self.weak_lock.write().unwrap();
-                if self.resurrections.load(Ordering::SeqCst) != res0 {
-                    false
-                } else {
-                    self.mark_done.store(k, Ordering::SeqCst);
-                    self.marking.store(false, Ordering::SeqCst);
-                    true
-                }
-            };
-            if declared {
-                break;
-            }
+            return;
         }
+    }
+
+    /// Step 5: one attempt at mark termination (ephemeron propagation, a termination round,
+    /// the declaration). Returns whether marking is complete; if not, drain and try again.
+    pub(crate) fn cycle_try_terminate(&self, run: &mut CycleRun) -> bool {
+        if self.weaks.propagate_ephemerons(&mut run.cx) {
+            return false;
+        }
+        run.rounds += 1;
+        let work0 = self.outside_work.load(Ordering::SeqCst);
+        let res0 = self.resurrections.load(Ordering::SeqCst);
+        let round = self.publish_phase(PHASE_MARK);
+        let report = if fault(Fault::NoTerminationRound) {
+            0
+        } else {
+            self.wait_acks(round)
+        };
+        let report = if fault(Fault::IgnoreGreyStacks) {
+            report & !REPORT_GREY_STACK
+        } else {
+            report
+        };
+        if report & REPORT_GREY_STACK != 0 && report & REPORT_PRODUCED == 0 {
+            // Only waiting for mutators to reach a scope boundary: do not spin.
+            backoff(Duration::from_micros(50));
+        }
+        if report != 0
+            || !self.grey.is_empty()
+            || self.workers.active.load(Ordering::SeqCst) > 0
+            || self.outside_work.load(Ordering::SeqCst) != work0
+        {
+            return false;
+        }
+        let _w = self.weak_lock.write().unwrap();
+        if self.resurrections.load(Ordering::SeqCst) != res0 && !fault(Fault::IgnoreResurrections) {
+            return false;
+        }
+        self.mark_done.store(run.k, Ordering::SeqCst);
+        self.marking.store(false, Ordering::SeqCst);
+        true
+    }
+
+    /// Steps 6–7 and pacing: reference processing, the start of sweeping, the next goal.
+    pub(crate) fn cycle_end(&self, run: CycleRun) {
         // No root drop can still be shading with a stale view of `marking` after this.
         self.roots.barrier();
         self.workers.cycle.store(0, Ordering::SeqCst);
         let t_marked = Instant::now();
 
         // 6. Reference processing.
-        self.weaks.process(&self.alloc, parity);
-        self.cleanups.process(&self.alloc, parity);
+        self.weaks.process(&self.alloc, run.parity);
+        self.cleanups.process(&self.alloc, run.parity);
 
         // 7. Sweep.
         let marked = self.counters.marked.load(Ordering::Relaxed);
@@ -752,9 +873,11 @@ impl Collector {
         self.publish_phase(PHASE_OFF);
         let t_end = Instant::now();
 
-        // Pacing for the next cycle.
-        let live = marked;
+        // Pacing for the next cycle. What survived: the marked bytes plus the objects allocated
+        // (black) during marking, which this cycle cannot free either.
+        let live = marked + allocated;
         self.live_after_mark.store(live, Ordering::Relaxed);
+        self.pacing_live.store(live, Ordering::Relaxed);
         let goal = {
             let mut pacer = self.pacer.lock().unwrap();
             pacer.end_cycle(CycleMeasure {
@@ -780,15 +903,15 @@ impl Collector {
             .store(goal.unwrap_or(usize::MAX), Ordering::Relaxed);
 
         let summary = CycleSummary {
-            number: k,
-            forced,
-            periodic,
-            at: t0.duration_since(self.started_at),
-            mark_start: t_started - t0,
-            mark: t_marked - t_started,
-            termination_rounds: rounds,
-            total: t_end - t0,
-            heap_start,
+            number: run.k,
+            forced: run.forced,
+            periodic: run.periodic,
+            at: run.t0.duration_since(self.started_at),
+            mark_start: run.t_started - run.t0,
+            mark: t_marked - run.t_started,
+            termination_rounds: run.rounds,
+            total: t_end - run.t0,
+            heap_start: run.heap_start,
             heap_end,
             live,
             goal: goal.unwrap_or(0),
@@ -796,10 +919,10 @@ impl Collector {
         };
         self.stats.end_cycle(&summary);
         if self.config.gctrace {
-            eprintln!(
+            report(format_args!(
                 "{}",
                 summary.gctrace_line(self.stats.gc_cpu_fraction(self.started_at))
-            );
+            ));
         }
     }
 
@@ -819,7 +942,7 @@ impl Collector {
             expected_scan,
             self.counters.scanned.load(Ordering::Relaxed),
             self.goal.load(Ordering::Relaxed),
-            self.alloc.heap_live_bytes(),
+            self.pacing_live.load(Ordering::Relaxed),
         );
         self.assist_ratio_bits
             .store(ratio.to_bits(), Ordering::Relaxed);

@@ -46,6 +46,9 @@ pub struct Config {
     pub max_heap_bytes: usize,
     /// Run the background scavenger, which returns idle pages to the OS. Default `true`.
     pub scavenge: bool,
+    /// Size of the arenas the heap grows by (a power of two, at least 256 KiB). Default
+    /// 64 MiB, as in Go; each active arena has a page table of `arena_bytes / 8 KiB` entries.
+    pub arena_bytes: usize,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             forced_cycle_interval: Some(Duration::from_secs(120)),
             max_heap_bytes: 64 << 30,
             scavenge: true,
+            arena_bytes: 64 << 20,
         }
     }
 }
@@ -136,11 +140,18 @@ impl Config {
                 expected: "an integer from 1 to 256",
             });
         }
-        if self.max_heap_bytes < (64 << 20) {
+        if !self.arena_bytes.is_power_of_two() || self.arena_bytes < (256 << 10) {
+            return Err(ConfigError {
+                name: "arena_bytes",
+                value: self.arena_bytes.to_string(),
+                expected: "a power of two, at least 256 KiB",
+            });
+        }
+        if self.max_heap_bytes < self.arena_bytes.max(4 << 20) {
             return Err(ConfigError {
                 name: "max_heap_bytes",
                 value: self.max_heap_bytes.to_string(),
-                expected: "at least 64 MiB",
+                expected: "at least 4 MiB and at least one arena",
             });
         }
         if let Some(g) = self.gogc

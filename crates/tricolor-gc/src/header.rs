@@ -34,6 +34,14 @@ use core::ptr::NonNull;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::trace::Tracer;
 
+/// A type's trace function: shades the GC pointers of part `chunk` of the object `obj` and returns
+/// whether parts remain.
+///
+/// # Safety
+///
+/// `obj` must be the header of a live, initialised object of the descriptor's type.
+pub type TraceFn = unsafe fn(obj: NonNull<Header>, tracer: &mut Tracer, chunk: usize) -> bool;
+
 /// Describes one Rust type stored in the heap: how big its box is, how to trace and drop it.
 ///
 /// Descriptors are `'static` constants, one per type (see `Desc::DESC` in the public crate); the engine reaches
@@ -47,8 +55,9 @@ pub struct TypeDesc {
     pub align: usize,
     /// Size class the box is allocated from (0 for large objects), computed at compile time.
     pub class: u8,
-    /// Shades every GC pointer the object holds; `None` if the type holds none ("noscan").
-    pub trace: Option<unsafe fn(NonNull<Header>, &mut Tracer)>,
+    /// Shades the GC pointers of part `chunk` of the object and returns whether parts remain
+    /// (large sequences are traced in parts); `None` if the type holds no pointers ("noscan").
+    pub trace: Option<TraceFn>,
     /// Runs the value's drop glue; `None` if the type needs no drop.
     pub drop: Option<unsafe fn(NonNull<Header>)>,
     /// Whether the value can be mutated non-atomically during marking (it contains a lock
@@ -131,6 +140,10 @@ impl Header {
     /// [`Header::finish_trace`], so seeing `Black` means the tracer is done reading the object.
     #[inline]
     pub fn claim_state(&self, epoch: Epoch) -> Claim {
+        if crate::faults::fault(crate::faults::Fault::RelaxedBlackCheck) {
+            // loom negative control: the check without its Acquire.
+            return Self::decode(self.word.load(Ordering::Relaxed), epoch);
+        }
         Self::decode(self.word.load(Ordering::Acquire), epoch)
     }
 
@@ -173,6 +186,16 @@ impl Header {
         );
     }
 
+    /// Gives back a claim without blackening: the object was traced in part and its next part
+    /// is queued. `Release`: pairs with the `Acquire` of the next claimer.
+    #[inline]
+    pub fn release_claim(&self, epoch: Epoch) {
+        let word = self.word.load(Ordering::Relaxed);
+        debug_assert_eq!(Self::decode(word, epoch), Claim::Tracing);
+        self.word
+            .store((word & !TAG_MASK) | epoch_bits(epoch), Ordering::Release);
+    }
+
     /// Stamps an object black in cycle `epoch` without tracing it (used for objects that need
     /// no claim and whose children were shaded by their allocator). `Release` as above.
     #[inline]
@@ -204,5 +227,71 @@ pub fn allocation_size(desc: &TypeDesc) -> usize {
         class_size(desc.class)
     } else {
         desc.size.div_ceil(PAGE_SIZE) * PAGE_SIZE
+    }
+}
+
+#[cfg(all(test, not(tricolor_loom)))]
+mod tests {
+    use super::*;
+
+    static DESC: TypeDesc = TypeDesc {
+        size: 16,
+        align: 8,
+        class: 2,
+        trace: None,
+        drop: None,
+        needs_claim: true,
+        name: || "test",
+    };
+
+    #[test]
+    fn claims_move_unclaimed_tracing_black_within_a_cycle() {
+        let h = Header::new(&DESC, None);
+        assert!(core::ptr::eq(h.desc(), &DESC));
+        assert_eq!(h.claim_state(1), Claim::Unclaimed);
+        assert_eq!(h.try_claim(1), Ok(()));
+        assert_eq!(h.claim_state(1), Claim::Tracing);
+        assert_eq!(h.try_claim(1), Err(Claim::Tracing), "one tracer at a time");
+        h.finish_trace(1);
+        assert_eq!(h.claim_state(1), Claim::Black);
+        assert_eq!(
+            h.try_claim(1),
+            Err(Claim::Black),
+            "never traced twice in a cycle"
+        );
+        assert!(
+            core::ptr::eq(h.desc(), &DESC),
+            "claims never touch the descriptor"
+        );
+    }
+
+    #[test]
+    fn flipping_the_epoch_turns_black_into_unclaimed() {
+        let h = Header::new(&DESC, None);
+        h.try_claim(0).unwrap();
+        h.finish_trace(0);
+        assert_eq!(h.claim_state(0), Claim::Black);
+        assert_eq!(
+            h.claim_state(1),
+            Claim::Unclaimed,
+            "next cycle: white again"
+        );
+        assert_eq!(h.try_claim(1), Ok(()));
+        h.finish_trace(1);
+        assert_eq!(h.claim_state(1), Claim::Black);
+        assert_eq!(h.claim_state(0), Claim::Unclaimed);
+    }
+
+    #[test]
+    fn objects_allocated_black_and_partial_traces() {
+        let h = Header::new(&DESC, Some(1));
+        assert_eq!(h.claim_state(1), Claim::Black);
+        assert_eq!(h.claim_state(0), Claim::Unclaimed);
+        // A part of a large object: claimed, then released without blackening.
+        let h = Header::new(&DESC, None);
+        h.try_claim(0).unwrap();
+        h.release_claim(0);
+        assert_eq!(h.claim_state(0), Claim::Unclaimed);
+        assert_eq!(h.try_claim(0), Ok(()), "the next part can be claimed");
     }
 }

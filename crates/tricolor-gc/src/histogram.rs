@@ -6,7 +6,7 @@
 //! snapshot that may be slightly torn against concurrent recording (each counter is exact, the
 //! set of them is not one instant), which is fine for statistics.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::stat::{Ordering, StatU64 as AtomicU64};
 
 /// Sub-buckets per power of two.
 pub const SUB: usize = 4;

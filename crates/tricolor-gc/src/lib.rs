@@ -24,6 +24,8 @@ pub mod config;
 pub mod header;
 pub mod histogram;
 mod mark;
+#[doc(hidden)]
+pub mod model;
 pub mod mutator;
 pub mod pacer;
 pub mod roots;
@@ -31,7 +33,10 @@ pub mod stats;
 pub mod trace;
 pub mod weak;
 
-pub(crate) use tricolor_alloc::sync;
+#[doc(hidden)]
+pub use tricolor_alloc::faults;
+#[doc(hidden)]
+pub use tricolor_alloc::sync;
 
 pub use cleanup::CleanupId;
 pub use collector::{Collector, StartError, Threads};

@@ -35,15 +35,53 @@ use tricolor_alloc::{Allocator, MarkParity};
 use crate::header::{Epoch, Header};
 use crate::trace::Tracer;
 
-/// A grey object: the header of an object that is shaded but not yet scanned.
+/// A grey object: the header of an object that is shaded but not yet (fully) scanned, and the
+/// part of it to scan next (large sequences are scanned in parts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(transparent)]
-pub(crate) struct Grey(pub(crate) NonNull<Header>);
+pub(crate) struct Grey(pub(crate) NonNull<Header>, pub(crate) u32);
+
+impl Grey {
+    /// A whole object, from its first part.
+    #[inline]
+    pub(crate) fn new(obj: NonNull<Header>) -> Grey {
+        Grey(obj, 0)
+    }
+}
 
 // SAFETY: a `Grey` is an address handed between marking threads; the object it names is only
 // accessed under the marking protocol (mark bits, claims, trace functions that promise to be
 // callable from any thread — `Trace` contract rule 2).
 unsafe impl Send for Grey {}
+
+/// Runs a trace function; a panic there breaks the `Trace` contract and may leave an object
+/// claimed forever (every later mutation of it would wait), so it aborts the process with a
+/// message instead of unwinding.
+///
+/// # Safety
+///
+/// `trace` must be the trace function of `obj`'s descriptor, `obj` a live object, and nobody may
+/// mutate `obj` non-atomically during the call (the caller holds its claim, or owns it).
+#[inline(always)]
+unsafe fn call_trace(
+    trace: crate::header::TraceFn,
+    obj: NonNull<Header>,
+    tracer: &mut Tracer,
+    chunk: usize,
+) -> bool {
+    // SAFETY: forwarded from the caller.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+        trace(obj, tracer, chunk)
+    }));
+    match r {
+        Ok(more) => more,
+        Err(_) => {
+            crate::collector::report(format_args!(
+                "tricolor: fatal error: a trace function panicked (see above); aborting"
+            ));
+            std::process::abort()
+        }
+    }
+}
 
 /// How many grey objects a thread keeps before it publishes a batch to the shared queue.
 pub(crate) const FLUSH_BATCH: usize = 256;
@@ -203,7 +241,8 @@ impl MarkContext {
     /// `obj` must be the header of a live object of this context's heap.
     #[inline]
     pub(crate) unsafe fn shade(&mut self, obj: NonNull<Header>) {
-        if let Some(size) = self.alloc().mark(obj.cast(), self.parity) {
+        // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span.
+        if let Some(size) = unsafe { self.alloc().mark_live(obj.cast(), self.parity) } {
             self.newly_marked(obj, size);
         }
     }
@@ -216,7 +255,7 @@ impl MarkContext {
         // SAFETY: `shade`'s caller guarantees `obj` is a live object; its header is initialised
         // before the object becomes reachable.
         if unsafe { obj.as_ref() }.desc().trace.is_some() {
-            self.local.push(Grey(obj));
+            self.local.push(Grey::new(obj));
         }
     }
 
@@ -232,36 +271,53 @@ impl MarkContext {
         let desc = unsafe { obj.as_ref() }.desc();
         if let Some(trace) = desc.trace {
             let mut tracer = Tracer::marking(self);
+            let mut chunk = 0;
             // SAFETY: `trace` is the descriptor's own trace function for this object, and the
-            // caller guarantees nobody mutates it meanwhile.
-            unsafe { trace(obj, &mut tracer) };
+            // caller guarantees nobody mutates it meanwhile. All parts, in order.
+            while unsafe { call_trace(trace, obj, &mut tracer, chunk) } {
+                chunk += 1;
+            }
             self.scanned_bytes += desc.size;
         }
     }
 
-    /// Scans the grey object `obj` with the claim protocol (module docs, steps 1–3).
+    /// Scans part `grey.1` of the grey object `grey.0` with the claim protocol (module docs,
+    /// steps 1–3). An object traced in parts is claimed for one part at a time and released
+    /// (not blackened) between parts, with its next part queued: a mutator waiting to mutate it
+    /// waits for one part, then runs its object barrier on the whole object itself, after which
+    /// the remaining parts find it black and stop.
     ///
     /// # Safety
     ///
-    /// `obj` must be a live object of this heap, shaded in the current cycle.
-    pub(crate) unsafe fn scan(&mut self, obj: NonNull<Header>) {
+    /// `grey.0` must be a live object of this heap, shaded in the current cycle.
+    pub(crate) unsafe fn scan(&mut self, grey: Grey) {
+        let Grey(obj, chunk) = grey;
         // SAFETY: the caller guarantees `obj` is live.
         let header = unsafe { obj.as_ref() };
         let desc = header.desc();
         let Some(trace) = desc.trace else { return };
         let epoch = self.epoch;
-        if desc.needs_claim && header.try_claim(epoch).is_err() {
+        let claim = desc.needs_claim && !crate::faults::fault(crate::faults::Fault::WorkerNoClaim);
+        if claim && header.try_claim(epoch).is_err() {
             return;
         }
         let mut tracer = Tracer::marking(self);
         // SAFETY: the object is live; if it holds lock cells we hold its claim, so no mutator
         // mutates it while we read it (they wait for `Black`); otherwise its GC pointers change
         // only atomically.
-        unsafe { trace(obj, &mut tracer) };
-        if desc.needs_claim {
-            header.finish_trace(epoch);
+        let more = unsafe { call_trace(trace, obj, &mut tracer, chunk as usize) };
+        if claim {
+            if more {
+                header.release_claim(epoch);
+            } else {
+                header.finish_trace(epoch);
+            }
         }
-        self.scanned_bytes += desc.size;
+        if more {
+            self.local.push(Grey(obj, chunk + 1));
+        } else {
+            self.scanned_bytes += desc.size;
+        }
     }
 
     /// Scans grey objects (local first, then from `queue`) until `budget` bytes have been
@@ -283,7 +339,7 @@ impl MarkContext {
             };
             // SAFETY: every object on a grey stack was shaded this cycle and is therefore
             // live until this cycle's sweep, which cannot start while it is still grey.
-            unsafe { self.scan(grey.0) };
+            unsafe { self.scan(grey) };
             if self.scanned_bytes - start >= budget {
                 break;
             }

@@ -50,8 +50,10 @@ use std::time::Instant;
 use tricolor_alloc::{AllocError, ThreadCache};
 
 use crate::collector::{Collector, PHASE_MARK, PHASE_OFF, PHASE_PREP, phase_kind, phase_seq};
+use crate::faults::{Fault, fault};
 use crate::header::{Claim, Header, TypeDesc};
 use crate::mark::{FLUSH_BATCH, MarkContext};
+use crate::stats::Wait;
 use crate::sync::{AtomicU8, AtomicU64, Ordering, UnsafeCell, spin_loop};
 
 /// `status` bit: the owning thread is inside a scope.
@@ -61,6 +63,11 @@ pub(crate) const LOCKED: u64 = 2;
 const SEQ_SHIFT: u32 = 2;
 /// The `seq` of a deregistered mutator: it counts as having acknowledged everything.
 pub(crate) const DEAD_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
+
+/// The most scan work (bytes) one mark assist does (a few tens of microseconds).
+pub const ASSIST_SLICE: usize = 32 << 10;
+/// The most assist debt (bytes of scan work) a mutator carries between slow paths.
+pub const ASSIST_MAX_DEBT: usize = 1 << 20;
 
 /// `report` bit: the mutator shaded something since its previous acknowledgement.
 pub(crate) const REPORT_PRODUCED: u8 = 1;
@@ -107,7 +114,7 @@ pub(crate) struct MutatorLocal {
     pub(crate) open_borrows: u32,
     pub(crate) mark: MarkContext,
     pub(crate) cache: ThreadCache,
-    /// Bytes allocated while marking and not yet paid for with assist work.
+    /// Scan work (bytes) owed for allocation while marking, not yet paid by assists.
     pub(crate) assist_debt: usize,
     /// Bytes allocated since the collector last took them into account.
     pub(crate) allocated: usize,
@@ -138,6 +145,10 @@ impl MutatorLocal {
                 self.cycle = c.cycle_no();
                 self.stack_grey = true;
                 self.mark.rearm(parity, epoch);
+                if fault(Fault::SingleStepMarkStart) {
+                    self.blacken = true;
+                    self.cache.set_allocate_black(Some(parity));
+                }
             }
             (PHASE_MARK, true, false) => {
                 // Mark start, step 2: objects may turn black.
@@ -228,6 +239,18 @@ impl MutatorShared {
     }
 }
 
+std::thread_local! {
+    /// The heaps this thread has a scope open in (innermost last), so that a blocking
+    /// collection called from inside one can fail loudly instead of waiting for itself.
+    static OPEN_SCOPES: core::cell::RefCell<Vec<usize>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether the calling thread has a scope of `c`'s heap open.
+pub(crate) fn in_scope_of(c: &Collector) -> bool {
+    let me = c as *const Collector as usize;
+    OPEN_SCOPES.with(|s| s.borrow().contains(&me))
+}
+
 /// A registered mutator thread: it owns a thread cache and runs code in mutation scopes.
 ///
 /// `Send` (it can move between threads between scopes) but not `Sync`. Dropping it
@@ -304,7 +327,7 @@ impl Mutator {
                     spin_loop();
                 }
                 current = shared.status.load(Ordering::Relaxed);
-                self.collector.stats.record_wait(t.elapsed());
+                self.collector.stats.record_wait(Wait::Locked, t.elapsed());
                 continue;
             }
             debug_assert_eq!(current & IN_SCOPE, 0, "nested scope");
@@ -320,6 +343,8 @@ impl Mutator {
                 Err(actual) => current = actual,
             }
         }
+        let me = Arc::as_ptr(&self.collector) as usize;
+        OPEN_SCOPES.with(|s| s.borrow_mut().push(me));
         let scope = Scope {
             mutator: self,
             _not_send: PhantomData,
@@ -408,9 +433,18 @@ impl Drop for Scope<'_> {
         self.poll_as(false);
         let shared = &*self.mutator.shared;
         let acked = self.with_local(|l| l.acked);
-        // Release: pairs with the coordinator's Acquire CAS before it acts for us.
+        // Release: pairs with the coordinator's Acquire CAS before it acts for us. No wake-up
+        // here: an acknowledgement made just above already woke the coordinator, and a phase
+        // published after it finds us outside the scope at its next look (within its wait
+        // tick) — that delays only the collector, never a mutator.
         shared.status.store(status(acked, 0), Ordering::Release);
-        c.notify_ack();
+        let me = Arc::as_ptr(&c) as usize;
+        OPEN_SCOPES.with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(i) = s.iter().rposition(|&x| x == me) {
+                s.remove(i);
+            }
+        });
     }
 }
 
@@ -421,7 +455,7 @@ impl<'m> Scope<'m> {
         &self.mutator.collector
     }
 
-    #[inline]
+    #[inline(always)]
     fn with_local<R>(&self, f: impl FnOnce(&mut MutatorLocal) -> R) -> R {
         // SAFETY: a `Scope` exists only while its mutator is IN_SCOPE (set in `enter`, cleared
         // in `drop`), on this thread; scope methods never call each other from inside `f`.
@@ -456,10 +490,15 @@ impl<'m> Scope<'m> {
     #[cold]
     #[inline(never)]
     fn poll_as(&self, in_scope: bool) {
-        let c = self.collector().clone();
+        let c = self.collector();
         // Acquire: pairs with the coordinator's Release publication of the phase word, so the
         // cycle parameters written before it are visible.
         let phase = c.phase.load(Ordering::Acquire);
+        if phase_seq(phase) == self.with_local(|l| l.acked) {
+            // Nothing pending: the common case at scope entry and exit. No clock read.
+            return;
+        }
+        let c = c.clone();
         let t = Instant::now();
         let report = self.with_local(|l| {
             if phase_seq(phase) == l.acked {
@@ -470,7 +509,7 @@ impl<'m> Scope<'m> {
                 PHASE_MARK => !l.blacken,
                 _ => false,
             };
-            if starting && l.open_borrows > 0 {
+            if starting && l.open_borrows > 0 && !fault(Fault::NoBorrowDeferral) {
                 // Rule 6: defer each step of mark start until no container borrow is open (a
                 // borrow opened before it never passed the barrier of that step).
                 return None;
@@ -485,14 +524,14 @@ impl<'m> Scope<'m> {
             shared
                 .status
                 .store(status(phase_seq(phase), IN_SCOPE), Ordering::Release);
-            c.stats.record_wait(t.elapsed());
+            c.stats.record_wait(Wait::Ack, t.elapsed());
             c.notify_ack();
         }
     }
 
     /// Allocates an object of type `desc` and writes its header. The caller must initialise
     /// the value and then call [`Scope::init_done`] before the next operation on this scope.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&self, desc: &'static TypeDesc) -> Result<NonNull<Header>, AllocError> {
         let fast = self.with_local(|l| {
             let p = if desc.class != 0 && !l.stress {
@@ -500,6 +539,9 @@ impl<'m> Scope<'m> {
             } else {
                 None
             };
+            if p.is_some() && desc.drop.is_some() {
+                l.cache.note_needs_free_hook(desc.class);
+            }
             p.map(|p| (p, l.blacken.then_some(l.mark.epoch())))
         });
         let (ptr, black) = match fast {
@@ -531,17 +573,16 @@ impl<'m> Scope<'m> {
         }
         let (ptr, black, bytes) = self.with_local(|l| {
             let r = if desc.class != 0 {
-                l.cache.alloc_slow(desc.class)
+                let r = l.cache.alloc_slow(desc.class);
+                if r.is_ok() && desc.drop.is_some() {
+                    l.cache.note_needs_free_hook(desc.class);
+                }
+                r
             } else {
                 l.cache.alloc_large(desc.size, desc.align)
             };
             r.map(|p| {
-                let bytes = if desc.class != 0 {
-                    tricolor_alloc::size_class::class_size(desc.class)
-                        * tricolor_alloc::size_class::class_objects(desc.class)
-                } else {
-                    desc.size
-                };
+                let bytes = l.cache.take_refilled_bytes();
                 l.allocated += bytes;
                 (p, l.blacken.then_some(l.mark.epoch()), bytes)
             })
@@ -555,31 +596,36 @@ impl<'m> Scope<'m> {
     }
 
     /// Mark assist: a mutator allocating while marking pays for it with scan work, in
-    /// proportion to what it allocated (the pacer's assist ratio). It never waits: if there is
+    /// proportion to what it allocated (the pacer's assist ratio), in slices of at most
+    /// [`ASSIST_SLICE`] bytes of scan work per allocation slow path, so that one assist stays
+    /// short; unpaid work carries over (up to [`ASSIST_MAX_DEBT`]). It never waits: if there is
     /// no grey work to take, the debt is forgiven.
     fn assist(&self, bytes: usize) {
         let c = self.collector().clone();
         let work = self.with_local(|l| {
-            l.assist_debt += bytes;
-            if l.assist_debt < (64 << 10) {
+            let owed = (bytes as f64 * c.assist_ratio()) as usize;
+            l.assist_debt = (l.assist_debt + owed).min(ASSIST_MAX_DEBT);
+            if l.assist_debt < ASSIST_SLICE / 4 {
                 return 0;
             }
-            let owed = (l.assist_debt as f64 * c.assist_ratio()) as usize;
-            l.assist_debt = 0;
-            owed
+            l.assist_debt.min(ASSIST_SLICE)
         });
-        if work == 0 || c.grey.is_empty() {
+        if work == 0 {
+            return;
+        }
+        if c.grey.is_empty() && self.with_local(|l| l.mark.local.is_empty()) {
+            self.with_local(|l| l.assist_debt = 0);
             return;
         }
         let t = Instant::now();
         self.with_local(|l| {
-            l.mark.drain(&c.grey, work);
+            let done = l.mark.drain(&c.grey, work);
+            l.assist_debt = l.assist_debt.saturating_sub(done.max(work));
             if l.mark.local.len() >= FLUSH_BATCH {
                 l.publish_marking(&c);
             }
         });
-        let spent = t.elapsed();
-        c.stats.record_assist(spent);
+        c.stats.record_assist(t.elapsed());
     }
 
     /// Completes an allocation after the value is written: a mutator whose stack is still grey
@@ -589,10 +635,10 @@ impl<'m> Scope<'m> {
     /// # Safety
     ///
     /// `obj` must come from [`Scope::alloc`] on this scope with its value fully initialised.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn init_done(&self, obj: NonNull<Header>) {
         self.with_local(|l| {
-            if l.stack_grey {
+            if l.stack_grey && !fault(Fault::NoInsertionBarrier) {
                 // SAFETY: the caller guarantees `obj` is initialised; it is ours alone.
                 unsafe { l.mark.trace_children(obj) };
                 if l.mark.local.len() >= FLUSH_BATCH {
@@ -616,12 +662,15 @@ impl<'m> Scope<'m> {
     #[inline(never)]
     fn slot_barrier_slow(&self, old: Option<NonNull<Header>>, new: Option<NonNull<Header>>) {
         self.with_local(|l| {
-            if let Some(o) = old {
+            if let Some(o) = old
+                && !fault(Fault::NoDeletionBarrier)
+            {
                 // SAFETY: `old` was stored in a reachable cell, so it is a live object.
                 unsafe { l.mark.shade(o) };
             }
             if l.stack_grey
                 && let Some(n) = new
+                && !fault(Fault::NoInsertionBarrier)
             {
                 // SAFETY: `new` is a pointer the mutator holds in this scope: live.
                 unsafe { l.mark.shade(n) };
@@ -662,6 +711,9 @@ impl<'m> Scope<'m> {
     #[cold]
     #[inline(never)]
     unsafe fn write_begin_slow(&self, obj: NonNull<Header>) {
+        if fault(Fault::NoObjectBarrier) {
+            return;
+        }
         let t = Instant::now();
         // SAFETY: the caller guarantees `obj` is live.
         let header = unsafe { obj.as_ref() };
@@ -674,7 +726,9 @@ impl<'m> Scope<'m> {
                 // concurrently are excluded by its lock cell.
                 unsafe { l.mark.trace_children(obj) };
             });
-            self.collector().stats.record_wait(t.elapsed());
+            self.collector()
+                .stats
+                .record_wait(Wait::Barrier, t.elapsed());
             return;
         }
         loop {
@@ -697,7 +751,9 @@ impl<'m> Scope<'m> {
                 }
             }
         }
-        self.collector().stats.record_wait(t.elapsed());
+        self.collector()
+            .stats
+            .record_wait(Wait::Barrier, t.elapsed());
     }
 
     /// Ends a container borrow begun with [`Scope::write_begin`]: a mutator whose stack is still
@@ -712,7 +768,7 @@ impl<'m> Scope<'m> {
     pub unsafe fn write_end(&self, obj: NonNull<Header>) {
         let after = self.with_local(|l| {
             l.open_borrows -= 1;
-            if l.stack_grey {
+            if l.stack_grey && !fault(Fault::NoInsertionBarrier) {
                 // SAFETY: the object is black and its container was just borrowed exclusively
                 // by us; no worker traces a black object.
                 unsafe { l.mark.trace_children(obj) };
@@ -782,5 +838,134 @@ impl<'m> Scope<'m> {
                 unsafe { l.mark.shade(obj) };
             }
         })
+    }
+}
+
+#[cfg(all(test, not(tricolor_loom)))]
+mod tests {
+    use super::*;
+    use crate::collector::{PHASE_MARK, PHASE_OFF, PHASE_PREP};
+
+    fn collector() -> Arc<Collector> {
+        crate::model::collector(crate::Config {
+            arena_bytes: 1 << 20,
+            max_heap_bytes: 16 << 20,
+            ..crate::Config::default()
+        })
+        .unwrap()
+    }
+
+    fn local<R>(m: &Mutator, f: impl FnOnce(&mut MutatorLocal) -> R) -> R {
+        // SAFETY: the test holds the mutator outside any scope and no collector thread runs.
+        unsafe { m.shared.with_local(f) }
+    }
+
+    fn word(seq: u64, kind: u64) -> u64 {
+        seq << 2 | kind
+    }
+
+    #[test]
+    fn a_cycle_of_transitions_and_reports() {
+        let c = collector();
+        let m = c.mutator();
+        let (k0, marks) = (c.cycle_no(), c.cycle_marks());
+        assert_eq!((k0, marks.0), (0, 0));
+        local(&m, |l| {
+            assert!(!l.marking && !l.blacken);
+            // Step 1 of mark start, acknowledged inside a scope.
+            assert_eq!(l.apply_phase(&c, word(2, PHASE_PREP), true), 0);
+            assert!(l.marking && !l.blacken && l.stack_grey);
+            assert_eq!(
+                l.cache.allocate_black(),
+                None,
+                "nothing turns black in step 1"
+            );
+            // Step 2.
+            assert_eq!(l.apply_phase(&c, word(3, PHASE_MARK), true), 0);
+            assert!(l.blacken);
+            assert!(l.cache.allocate_black().is_some());
+            // A termination round: the stack is still grey.
+            assert_eq!(
+                l.apply_phase(&c, word(4, PHASE_MARK), true),
+                REPORT_GREY_STACK
+            );
+            // Shading work since the last acknowledgement is reported once.
+            l.mark.produced = true;
+            assert_eq!(
+                l.apply_phase(&c, word(5, PHASE_MARK), true),
+                REPORT_PRODUCED | REPORT_GREY_STACK
+            );
+            assert!(!l.mark.produced);
+            // End of marking.
+            assert_eq!(l.apply_phase(&c, word(6, PHASE_OFF), true), 0);
+            assert!(!l.marking && !l.blacken && !l.stack_grey);
+            assert_eq!(l.cache.allocate_black(), None);
+            assert_eq!(l.acked, 6);
+        });
+    }
+
+    #[test]
+    fn a_boundary_blackens_the_stack_only_after_the_snapshot() {
+        let c = collector();
+        let m = c.mutator();
+        local(&m, |l| {
+            l.apply_phase(&c, word(2, PHASE_PREP), false);
+            // Cycles are numbered from 1 (no coordinator ran one here).
+            l.cycle = 1;
+            assert!(l.stack_grey, "grey even at a boundary before the snapshot");
+            l.boundary(&c);
+            assert!(l.stack_grey);
+        });
+        c.snapshot_done.store(l_cycle(&m), Ordering::Release);
+        local(&m, |l| {
+            l.boundary(&c);
+            assert!(
+                !l.stack_grey,
+                "a boundary after the snapshot blackens the stack"
+            );
+            // A round acknowledged outside a scope is a boundary too.
+            l.stack_grey = true;
+            l.apply_phase(&c, word(3, PHASE_MARK), false);
+            assert!(!l.stack_grey);
+        });
+
+        fn l_cycle(m: &Mutator) -> u64 {
+            local(m, |l| l.cycle)
+        }
+    }
+
+    #[test]
+    fn scopes_acknowledge_at_entry_and_defer_mark_start_while_a_borrow_is_open() {
+        let c = collector();
+        let mut m = c.mutator();
+        // The coordinator publishes step 1 while the mutator is outside any scope: the
+        // mutator acknowledges when it enters (or the coordinator acts for it).
+        let prep = c.publish_phase_for_test(PHASE_PREP);
+        {
+            let scope = m.enter();
+            assert!(scope.is_marking(), "acknowledged at scope entry");
+            assert_eq!(status_seq(m_status(&scope)), phase_seq(prep));
+            // Step 2 while a container borrow is open (only the count matters for deferral):
+            // deferred until it ends.
+            scope.with_local(|l| l.open_borrows += 1);
+            let mark = c.publish_phase_for_test(PHASE_MARK);
+            scope.safepoint();
+            assert!(
+                !scope.with_local(|l| l.blacken),
+                "deferred while a borrow is open"
+            );
+            scope.with_local(|l| l.open_borrows -= 1);
+            scope.safepoint();
+            assert!(scope.with_local(|l| l.blacken));
+            assert_eq!(status_seq(m_status(&scope)), phase_seq(mark));
+        }
+        // Outside the scope: the coordinator acknowledges the end of marking on its behalf.
+        let off = c.publish_phase_for_test(PHASE_OFF);
+        assert!(c.try_collect_acks(off));
+        assert!(!local(&m, |l| l.marking));
+
+        fn m_status(s: &Scope<'_>) -> u64 {
+            s.mutator.shared.status.load(Ordering::Acquire)
+        }
     }
 }

@@ -58,11 +58,11 @@ impl RootTable {
         let mut s = self.shards[shard].0.lock().unwrap();
         let index = match s.free.pop() {
             Some(i) => {
-                s.slots[i as usize] = Some(Grey(obj));
+                s.slots[i as usize] = Some(Grey::new(obj));
                 i
             }
             None => {
-                s.slots.push(Some(Grey(obj)));
+                s.slots.push(Some(Grey::new(obj)));
                 u32::try_from(s.slots.len() - 1).expect("more than 2^32 roots in one shard")
             }
         };
@@ -153,10 +153,12 @@ impl Drop for RootEntry {
         s.slots[self.index as usize] = None;
         s.free.push(self.index);
         s.live -= 1;
-        // SAFETY: the object was alive until this moment (we rooted it) and cannot be freed
-        // before the current cycle's sweep, which starts only after marking ended and the
-        // barrier passed this lock.
-        unsafe { self.collector.shade_outside(self.obj) };
+        if !crate::faults::fault(crate::faults::Fault::RootDropNoShade) {
+            // SAFETY: the object was alive until this moment (we rooted it) and cannot be freed
+            // before the current cycle's sweep, which starts only after marking ended and the
+            // barrier passed this lock.
+            unsafe { self.collector.shade_outside(self.obj) };
+        }
         drop(s);
     }
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::collector::Collector;
 use crate::histogram::{Histogram, HistogramSnapshot};
-use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::sync::Mutex;
+use crate::sync::stat::{Ordering, StatU64 as AtomicU64};
 
 /// What one collection cycle did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,8 +74,22 @@ impl CycleSummary {
     }
 }
 
+/// What made a mutator wait for the collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Acknowledging a phase change (its work: flushing, releasing cached spans, ...).
+    Ack,
+    /// Waiting at scope entry while the collector acted on the mutator's behalf.
+    Locked,
+    /// The object barrier: tracing a container, or waiting for another tracer to finish.
+    Barrier,
+}
+
 /// The collector's own counters.
 pub(crate) struct Stats {
+    ack_waits: Histogram,
+    locked_waits: Histogram,
+    barrier_waits: Histogram,
     /// Every wait the collector caused a mutator (acknowledgement work, LOCKED spins, claim
     /// waits, assists), in nanoseconds.
     waits: Histogram,
@@ -98,6 +113,9 @@ fn nanos(d: Duration) -> u64 {
 impl Stats {
     pub(crate) fn new() -> Stats {
         Stats {
+            ack_waits: Histogram::new(),
+            locked_waits: Histogram::new(),
+            barrier_waits: Histogram::new(),
             waits: Histogram::new(),
             assists: Histogram::new(),
             mark_start: Histogram::new(),
@@ -112,8 +130,14 @@ impl Stats {
         }
     }
 
-    pub(crate) fn record_wait(&self, d: Duration) {
+    pub(crate) fn record_wait(&self, kind: Wait, d: Duration) {
         self.waits.record(nanos(d));
+        match kind {
+            Wait::Ack => &self.ack_waits,
+            Wait::Locked => &self.locked_waits,
+            Wait::Barrier => &self.barrier_waits,
+        }
+        .record(nanos(d));
     }
 
     pub(crate) fn record_assist(&self, d: Duration) {
@@ -211,6 +235,12 @@ pub struct MemStats {
     pub mutator_waits: HistogramSnapshot,
     /// Mark assists, in nanoseconds.
     pub assists: HistogramSnapshot,
+    /// Phase-change acknowledgements (the work a mutator does at a poll point), nanoseconds.
+    pub ack_waits: HistogramSnapshot,
+    /// Waits at scope entry while the collector acted on the mutator's behalf, nanoseconds.
+    pub locked_waits: HistogramSnapshot,
+    /// Object-barrier slow paths (tracing a container, waiting for a tracer), nanoseconds.
+    pub barrier_waits: HistogramSnapshot,
     /// Mark-start phase (sweep termination and handshake) durations, nanoseconds.
     pub mark_start_times: HistogramSnapshot,
     /// Marking (concurrent mark and termination) durations, nanoseconds.
@@ -266,6 +296,9 @@ impl Collector {
             gc_cpu_fraction: s.gc_cpu_fraction(self.started_at()),
             mutator_waits: s.waits.snapshot(),
             assists: s.assists.snapshot(),
+            ack_waits: s.ack_waits.snapshot(),
+            locked_waits: s.locked_waits.snapshot(),
+            barrier_waits: s.barrier_waits.snapshot(),
             mark_start_times: s.mark_start.snapshot(),
             mark_times: s.mark.snapshot(),
             cycle_times: s.cycle.snapshot(),

@@ -114,7 +114,7 @@ impl WeakRegistry {
 
     fn register(&self, list: &[Padded<Mutex<Vec<Grey>>>], obj: NonNull<Header>) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % SHARDS;
-        list[i].0.lock().unwrap().push(Grey(obj));
+        list[i].0.lock().unwrap().push(Grey::new(obj));
     }
 
     /// Clears slots and ephemerons whose targets (keys) are unmarked and forgets dead ones.
@@ -295,6 +295,9 @@ impl Scope<'_> {
         let Some(cycle) = self.marking_cycle() else {
             return Some(t);
         };
+        if crate::faults::fault(crate::faults::Fault::WeakUpgradeNoShade) {
+            return Some(t);
+        }
         // SAFETY: `t` has not been freed.
         if unsafe { self.is_marked(t) } {
             return Some(t);

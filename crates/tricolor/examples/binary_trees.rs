@@ -83,6 +83,19 @@ fn main() {
         ms(s.mutator_waits.quantile(0.99)),
         s.assists.count,
     );
+    for (what, h) in [
+        ("acknowledgements", &s.ack_waits),
+        ("entry while acted for", &s.locked_waits),
+        ("object barrier", &s.barrier_waits),
+        ("assists", &s.assists),
+    ] {
+        eprintln!(
+            "    {what}: {} (max {:.3} ms, p99 {:.3} ms)",
+            h.count,
+            ms(h.max),
+            ms(h.quantile(0.99))
+        );
+    }
     eprintln!(
         "  mark phase: mean {:.2} ms, max {:.2} ms; GC CPU fraction {:.1} %",
         s.mark_times.mean() / 1e6,

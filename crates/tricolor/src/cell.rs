@@ -21,7 +21,9 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, Ordering};
+// The slot word and the mutex go through the engine's `sync` shim, so that loom models of the
+// barriers (`loom-tests`) see them.
+use tricolor_gc::sync::{AtomicPtr, Mutex, MutexGuard, Ordering};
 
 use tricolor_gc::Header;
 
@@ -71,6 +73,15 @@ impl<'gc, T: 'gc> SlotValue<'gc> for Option<Gc<'gc, T>> {
 }
 
 /// A mutable slot holding one GC pointer: `GcCell<Gc<'gc, T>>` or `GcCell<Option<Gc<'gc, T>>>`.
+///
+/// The pointer lives in an atomic word: [`get`](GcCell::get) is a load, and
+/// [`set`](GcCell::set) runs the *slot barrier* (while a collection is marking, it shades the
+/// old and the new target, so the concurrent marker cannot lose either) and stores. It is
+/// lock-free and `Sync` when the pointee is, so several threads may share and change it.
+///
+/// Use it for a field that holds one pointer and changes (a link, a parent, a current value);
+/// for containers of pointers use [`RefLock`] or [`GcMutex`]. A std `Cell<Gc<..>>` would skip
+/// the barrier, and is not [`Trace`].
 ///
 /// ```
 /// use tricolor::{Gc, GcCell, Heap, Trace};
@@ -180,7 +191,20 @@ const WRITING: isize = -1;
 /// object barrier. Not `Sync` (use [`GcMutex`] to share a mutable object between threads).
 ///
 /// A `Gc<'gc, RefLock<T>>` is mutably borrowed with [`Gc::borrow_mut`]; a `RefLock` field of a
-/// larger object is reached through [`Gc::write`] and [`Write::unlock`].
+/// larger object is reached through [`Gc::write`] and [`Write::unlock`]. Shared borrows
+/// ([`borrow`](RefLock::borrow)) need no barrier and no [`Mutation`].
+///
+/// The *object barrier*: while a collection is marking, the first mutable borrow of an object
+/// scans the object's current contents itself (so nothing it held is lost) and marks it done,
+/// so that no mark worker reads it while it changes. Until the thread has passed a scope
+/// boundary since marking began, the end of each mutable borrow scans the contents again (it
+/// may have stored a pointer only its stack held); otherwise later borrows cost a flag check.
+/// A collection cannot start while the thread has a mutable borrow open: keep borrows short
+/// (an operation, or one slice of an interpreter loop), but make many changes to a large
+/// container in one borrow rather than one borrow each.
+///
+/// std's `RefCell` holding GC pointers is not [`Trace`], since its `borrow_mut` would skip the
+/// barrier; `RefLock` is its replacement.
 ///
 /// ```
 /// use tricolor::{Gc, Heap, RefLock};
@@ -255,7 +279,8 @@ impl<T: ?Sized> RefLock<T> {
     }
 }
 
-/// The error of a borrow that conflicts with an existing one.
+/// The error of a borrow that conflicts with an existing one (see [`RefLock::try_borrow`] and
+/// [`Gc::try_borrow_mut`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BorrowError(());
 
@@ -295,9 +320,14 @@ unsafe impl<'gc, T: ?Sized + Trace<'gc>> Trace<'gc> for RefLock<T> {
         // SAFETY: see the impl comment.
         unsafe { (*self.value.get()).trace(tracer) }
     }
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        // SAFETY: see the impl comment.
+        unsafe { (*self.value.get()).trace_chunk(tracer, chunk) }
+    }
 }
 
-/// A shared borrow of a [`RefLock`].
+/// A shared borrow of a [`RefLock`], from [`RefLock::borrow`].
 pub struct Ref<'a, T: ?Sized> {
     lock: &'a RefLock<T>,
 }
@@ -324,8 +354,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Ref<'_, T> {
     }
 }
 
-/// A mutable borrow of a [`RefLock`] (it passed the object barrier; dropping it ends the
-/// borrow and completes the barrier).
+/// A mutable borrow of a [`RefLock`], from [`Gc::borrow_mut`] or [`Unlocked::borrow_mut`] (it
+/// passed the object barrier; dropping it ends the borrow and completes the barrier).
 pub struct RefMut<'a, 'gc, T: ?Sized> {
     lock: &'a RefLock<T>,
     /// The object whose barrier this borrow holds; `None` when a [`Write`] token holds it.
@@ -401,7 +431,8 @@ impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, RefLock<T>> {
 }
 
 /// Write access to an object, with the object barrier passed: unlocks the [`RefLock`] fields
-/// of the object (see [`Gc::write`]). Dropping it completes the barrier.
+/// of the object (see [`Gc::write`]). Dropping it completes the barrier, so keep it no longer
+/// than the writes. It dereferences to the object.
 pub struct Write<'a, 'gc, T: ?Sized> {
     gc: Gc<'gc, T>,
     mc: &'a Mutation<'gc>,
@@ -409,7 +440,7 @@ pub struct Write<'a, 'gc, T: ?Sized> {
 
 impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, T> {
     /// Opens the object for writing through its [`RefLock`] fields: runs the object barrier
-    /// once, for all of them.
+    /// once, for all of them. Unlock each field with [`Write::unlock`].
     ///
     /// ```
     /// use tricolor::{Gc, Heap, RefLock, Trace};
@@ -467,7 +498,7 @@ impl<T: ?Sized> Drop for Write<'_, '_, T> {
     }
 }
 
-/// A [`RefLock`] field unlocked by a [`Write`] token.
+/// A [`RefLock`] field unlocked by a [`Write`] token, ready for [`borrow_mut`](Unlocked::borrow_mut).
 pub struct Unlocked<'w, U: ?Sized> {
     lock: &'w RefLock<U>,
 }
@@ -492,8 +523,56 @@ impl<'w, U: ?Sized> Unlocked<'w, U> {
 
 /// A thread-safe container cell: like [`RefLock`], but its mutable access is a lock, so a
 /// `Gc<'gc, GcMutex<T>>` can be shared and mutated by several mutator threads.
+///
+/// * [`Gc::lock`] locks a `Gc<'gc, GcMutex<T>>` for reading and writing, through the object
+///   barrier (see [`RefLock`]);
+/// * [`GcMutex::lock_in`] does the same for a `GcMutex` that is a field of a larger object,
+///   naming that object;
+/// * [`GcMutex::with`] locks for reading only, with no barrier and no [`Mutation`].
+///
+/// It is `Send` and `Sync` when `T` is `Send` (as `std::sync::Mutex`), so objects built from
+/// it can be rooted and shared between threads. The usual rules of mutexes apply: lock one at
+/// a time or in a fixed order, and keep the lock short — a thread that holds it, or waits for
+/// it, inside a scope also holds up the collector.
+///
+/// ```
+/// use tricolor::{Gc, GcMutex, Heap, Root, Rootable, Trace};
+///
+/// #[derive(Trace)]
+/// struct Node<'gc> {
+///     id: u32,
+///     edges: GcMutex<Vec<Gc<'gc, Node<'gc>>>>,
+/// }
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let hub = m.enter(|mc| {
+///     let hub = Gc::new(mc, Node { id: 0, edges: GcMutex::new(vec![]) });
+///     Root::<Rootable![Node<'_>]>::new(mc, hub)
+/// });
+/// std::thread::scope(|s| {
+///     for t in 1..=4 {
+///         let (heap, hub) = (&heap, &hub);
+///         s.spawn(move || {
+///             let mut m = heap.mutator();
+///             m.enter(|mc| {
+///                 let hub = hub.get(mc);
+///                 let node = Gc::new(mc, Node { id: t, edges: GcMutex::new(vec![hub]) });
+///                 hub.edges.lock_in(mc, hub).push(node); // a cycle through the hub
+///             });
+///         });
+///     }
+/// });
+/// heap.collect();
+/// m.enter(|mc| {
+///     let hub = hub.get(mc);
+///     let mut ids: Vec<u32> = hub.edges.with(|e| e.iter().map(|n| n.id).collect());
+///     ids.sort();
+///     assert_eq!(ids, [1, 2, 3, 4]);
+/// });
+/// ```
 pub struct GcMutex<T: ?Sized> {
-    lock: std::sync::Mutex<()>,
+    lock: Mutex<()>,
     value: core::cell::UnsafeCell<T>,
 }
 
@@ -505,9 +584,9 @@ unsafe impl<T: ?Sized + Send> Sync for GcMutex<T> {}
 
 impl<T> GcMutex<T> {
     /// A mutex holding `value`.
-    pub const fn new(value: T) -> GcMutex<T> {
+    pub fn new(value: T) -> GcMutex<T> {
         GcMutex {
-            lock: std::sync::Mutex::new(()),
+            lock: Mutex::new(()),
             value: core::cell::UnsafeCell::new(value),
         }
     }
@@ -529,6 +608,11 @@ unsafe impl<'gc, T: ?Sized + Trace<'gc>> Trace<'gc> for GcMutex<T> {
         // SAFETY: see the impl comment.
         unsafe { (*self.value.get()).trace(tracer) }
     }
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        // SAFETY: see the impl comment.
+        unsafe { (*self.value.get()).trace_chunk(tracer, chunk) }
+    }
 }
 
 /// Checks that `part` lies inside the object `owner` (inline, not behind another pointer).
@@ -543,7 +627,8 @@ fn assert_part_of<P: ?Sized, O: ?Sized>(part: &P, owner: &O, what: &str) {
 }
 
 impl<T: ?Sized> GcMutex<T> {
-    /// Runs `f` on the contents under the lock, for reading only (no barrier needed).
+    /// Runs `f` on the contents under the lock, for reading only (no barrier needed, and no
+    /// [`Mutation`]: any thread that can see the object may call it).
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: we hold the lock: no mutator writes the contents.
@@ -552,6 +637,9 @@ impl<T: ?Sized> GcMutex<T> {
 
     /// Locks this mutex, which is a field of the object `owner`, for reading and writing,
     /// passing `owner`'s object barrier. Blocks while another thread holds the lock.
+    ///
+    /// `owner` must be the object that contains the mutex inline (`node.edges.lock_in(mc,
+    /// node)`), since the barrier works on whole objects.
     ///
     /// # Panics
     ///
@@ -586,12 +674,13 @@ impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, GcMutex<T>> {
     }
 }
 
-/// The guard of a [`GcMutex`] lock.
+/// The guard of a [`GcMutex`] lock, from [`Gc::lock`] or [`GcMutex::lock_in`]. Dropping it
+/// completes the object barrier and unlocks.
 pub struct GcMutexGuard<'a, 'gc, T: ?Sized> {
     mutex: &'a GcMutex<T>,
     mc: &'a Mutation<'gc>,
     obj: NonNull<Header>,
-    guard: core::mem::ManuallyDrop<std::sync::MutexGuard<'a, ()>>,
+    guard: core::mem::ManuallyDrop<MutexGuard<'a, ()>>,
 }
 
 impl<T: ?Sized> Deref for GcMutexGuard<'_, '_, T> {

@@ -23,6 +23,9 @@ use crate::trace::{Desc, Trace, Tracer};
 /// only read through it (it has no [`Mutation`], which is neither `Send` nor `Sync`), so it
 /// behaves like part of the scope's own stack.
 ///
+/// Comparison, hashing and formatting look at the *value* (`a == b` compares the pointees);
+/// use [`Gc::ptr_eq`] for identity.
+///
 /// ```
 /// use tricolor::{Gc, Heap};
 /// let heap = Heap::new();
@@ -54,10 +57,13 @@ impl<T: ?Sized> Copy for Gc<'_, T> {}
 impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, T> {
     /// Moves `value` into the heap.
     ///
+    /// `T` must be [`Trace`] for this scope's brand: a value holding pointers of another scope
+    /// or heap does not compile.
+    ///
     /// # Panics
     ///
     /// If the heap's address space is exhausted (like `Box::new` on out-of-memory).
-    #[inline]
+    #[inline(always)]
     pub fn new(mc: &Mutation<'gc>, value: T) -> Gc<'gc, T> {
         match Self::alloc(mc, value, false) {
             Ok(gc) => gc,
@@ -71,11 +77,28 @@ impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, T> {
     /// Moves `value` into the heap, or gives it back with the error if the heap cannot take it:
     /// its address space is exhausted, or a memory limit is set and the heap is already at it
     /// (leave the scope to let a collection run, then retry).
+    ///
+    /// ```
+    /// use tricolor::{AllocError, Config, Gc, Heap};
+    ///
+    /// let mut config = Config::default();
+    /// config.memory_limit = Some(1 << 20);
+    /// let heap = Heap::with_config(config).unwrap();
+    /// let mut m = heap.mutator();
+    /// let err = m.enter(|mc| loop {
+    ///     if let Err((_block, e)) = Gc::try_new(mc, [0u64; 512]) {
+    ///         break e;
+    ///     }
+    /// });
+    /// assert!(matches!(err, AllocError::OutOfMemory));
+    /// heap.collect(); // the blocks were garbage: there is room again
+    /// assert!(m.enter(|mc| Gc::try_new(mc, [0u64; 512]).is_ok()));
+    /// ```
     pub fn try_new(mc: &Mutation<'gc>, value: T) -> Result<Gc<'gc, T>, (T, AllocError)> {
         Self::alloc(mc, value, true)
     }
 
-    #[inline]
+    #[inline(always)]
     fn alloc(mc: &Mutation<'gc>, value: T, limited: bool) -> Result<Gc<'gc, T>, (T, AllocError)> {
         let desc = Desc::<T>::DESC;
         if limited
@@ -112,6 +135,16 @@ impl<'gc, T: Trace<'gc> + 'gc> Gc<'gc, T> {
 impl<'gc, T: ?Sized + 'gc> Gc<'gc, T> {
     /// The value, borrowed for the whole scope (which `Deref` and `AsRef`, borrowing the
     /// pointer itself, cannot express).
+    ///
+    /// ```
+    /// use tricolor::{Gc, Heap};
+    ///
+    /// fn name<'gc>(s: Gc<'gc, String>) -> &'gc str {
+    ///     Gc::as_ref(s).as_str() // `s.as_str()` would borrow the local `s`
+    /// }
+    ///
+    /// Heap::new().mutator().enter(|mc| assert_eq!(name(Gc::new(mc, "x".into())), "x"));
+    /// ```
     #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn as_ref(this: Gc<'gc, T>) -> &'gc T {
@@ -127,7 +160,8 @@ impl<'gc, T: ?Sized + 'gc> Gc<'gc, T> {
         core::ptr::addr_eq(a.ptr.as_ptr(), b.ptr.as_ptr())
     }
 
-    /// The object's address (stable: the collector never moves objects).
+    /// The object's address (stable: the collector never moves objects). Useful as an
+    /// identity key within a scope; another object may get the address once this one is dead.
     #[inline]
     pub fn as_ptr(this: Gc<'gc, T>) -> *const T {
         // SAFETY: see `as_ref`.
@@ -140,6 +174,12 @@ impl<'gc, T: ?Sized + 'gc> Gc<'gc, T> {
         // SAFETY: the object is alive for the scope (see `as_ref`); its header is initialised.
         let desc = unsafe { Gc::header(this).as_ref() }.desc();
         tricolor_gc::allocation_size(desc)
+    }
+
+    /// The object's header (for `tricolor_gc::model` in model checks and tests).
+    #[doc(hidden)]
+    pub fn __header(this: Gc<'gc, T>) -> NonNull<Header> {
+        Gc::header(this)
     }
 
     /// The object's header, for the engine.

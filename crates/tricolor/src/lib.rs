@@ -44,7 +44,35 @@
 //! heap.collect(); // now the cycle is garbage, and is freed
 //! ```
 //!
-//! See `docs/GUIDE.md` in the repository for embedding tricolor in an interpreter.
+//! # Rules of thumb
+//!
+//! * **Keep scopes short.** A collection runs concurrently with your threads but can only
+//!   finish once every mutator has left the scope it was in when the collection began. A long
+//!   scope never stops other threads; it delays the collector, and the heap grows meanwhile.
+//!   Long-running loops (interpreters) keep their state in objects reached from a [`Root`] and
+//!   return from their scope every so often.
+//! * **Keep container borrows short**: a collection cannot start while a thread holds a
+//!   [`RefLock`] mutably borrowed or a [`GcMutex`] locked.
+//! * **Call [`Heap::collect`] outside scopes** (inside one it would wait for itself). Usually
+//!   the pacer decides when to collect and you need not call it at all.
+//! * **No `Drop` that touches GC pointers**: objects are dropped in no particular order, on the
+//!   sweeping thread. The derive rejects `Drop` impls unless opted in; use
+//!   [`Gc::add_cleanup`] to act on an object's death.
+//!
+//! # Configuration and statistics
+//!
+//! [`Heap::new`] reads `TRICOLOR_GOGC`, `TRICOLOR_MEMORY_LIMIT`, `TRICOLOR_GCTRACE`,
+//! `TRICOLOR_GC_STRESS` and `TRICOLOR_MARK_WORKERS`; [`Heap::with_config`] takes a [`Config`].
+//! [`Heap::stats`] returns a [`MemStats`] snapshot: memory in use, cycles, phase durations, and
+//! a histogram of every wait the collector caused a mutator.
+//!
+//! # More
+//!
+//! `docs/GUIDE.md` in the repository is the user guide, for applications and for interpreters
+//! embedding tricolor. The examples (`cargo run -p tricolor --example <name>`):
+//! `doubly_linked_list` (cycles, roots, weak references, cleanups), `shared_graph` (a graph
+//! mutated by four threads while collections run), `expr_interpreter` (a small language whose
+//! interpreter follows the embedding contract) and `binary_trees` (allocation throughput).
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
 
@@ -64,7 +92,7 @@ pub use mutation::{Heap, Mutation, Mutator};
 #[doc(hidden)]
 pub use root::__DynRootable;
 pub use root::{Root, Rootable, Static};
-pub use trace::{Trace, Tracer};
+pub use trace::{TRACE_CHUNK, Trace, Tracer};
 pub use tricolor_derive::Trace;
 /// Histogram snapshots in [`MemStats`].
 pub use tricolor_gc::histogram::HistogramSnapshot;
@@ -72,3 +100,9 @@ pub use tricolor_gc::{
     AllocError, ClassStats, Config, ConfigError, CycleSummary, MemStats, StartError,
 };
 pub use weak::{Cleanup, Weak, WeakKeyTable};
+
+/// The user guide, `docs/GUIDE.md`: its code blocks are compiled and run as doc-tests, so the
+/// guide stays true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/GUIDE.md")]
+mod guide {}

@@ -12,7 +12,11 @@ use crate::trace::Trace;
 
 /// A type that names a family of types, one per brand: `Rootable<'gc>::Root` is the rooted type
 /// in scope `'gc`. Write it with the [`Rootable!`](crate::Rootable!) macro:
-/// `Rootable!['gc => Node<'gc>]`, or `Rootable![Node<'_>]` for short.
+/// `Rootable!['gc => Node<'gc>]`, or `Rootable![Node<'_>]` for short; for types without a
+/// brand, [`Static<T>`](Static) also works.
+///
+/// A [`Root`] outlives every scope, so its type cannot mention any one scope's brand; the
+/// family lets [`Root::get`] hand back the object with the brand of the scope that asks.
 pub trait Rootable<'gc>: 'static {
     /// The rooted type, branded `'gc`.
     type Root: Trace<'gc> + 'gc;
@@ -83,7 +87,17 @@ macro_rules! __rootable_elide {
     };
 }
 
-/// Roots of `'static` types (no brand): `Root<Static<String>>`.
+/// Roots of `'static` types (no brand): `Root<Static<String>>`, the same as
+/// `Root<Rootable![String]>`.
+///
+/// ```
+/// use tricolor::{Gc, Heap, Root, Static};
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let config: Root<Static<Vec<u8>>> = m.enter(|mc| Root::new(mc, Gc::new(mc, vec![1, 2, 3])));
+/// m.enter(|mc| assert_eq!(config.get(mc).len(), 3));
+/// ```
 pub struct Static<T>(PhantomData<T>);
 
 impl<'gc, T: Trace<'gc> + 'static> Rootable<'gc> for Static<T> {
@@ -105,6 +119,34 @@ struct RootInner {
 ///
 /// Roots are *roots*: an object reachable only from a root held inside the heap (in a GC object)
 /// never dies, like a `Rc` cycle.
+///
+/// Root the entry points of a data structure (one root to a container object rather than one
+/// per element): each root is an entry in the heap's global root table.
+///
+/// ```
+/// use tricolor::{Gc, GcCell, Heap, Root, Rootable, Trace};
+///
+/// #[derive(Trace)]
+/// struct Counter<'gc> {
+///     latest: GcCell<Option<Gc<'gc, u64>>>,
+/// }
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let counter: Root<Rootable![Counter<'_>]> = m.enter(|mc| {
+///     Root::new(mc, Gc::new(mc, Counter { latest: GcCell::new(None) }))
+/// });
+/// // `Counter` is `Sync` (a `GcCell` is), so its root can go to another thread.
+/// let (heap2, counter2) = (heap.clone(), counter.clone());
+/// std::thread::spawn(move || {
+///     let mut m = heap2.mutator();
+///     m.enter(|mc| counter2.get(mc).latest.set(mc, Some(Gc::new(mc, 42))));
+/// })
+/// .join()
+/// .unwrap();
+/// heap.collect();
+/// m.enter(|mc| assert_eq!(counter.get(mc).latest.get().map(|g| *g), Some(42)));
+/// ```
 pub struct Root<R: ?Sized + for<'gc> Rootable<'gc>> {
     inner: Arc<RootInner>,
     _marker: PhantomData<R>,
@@ -145,7 +187,8 @@ impl<R: ?Sized + for<'gc> Rootable<'gc>> fmt::Debug for Root<R> {
 }
 
 impl<R: ?Sized + for<'gc> Rootable<'gc>> Root<R> {
-    /// Roots `gc`.
+    /// Roots `gc`. (While a collection is marking, the new root's target is marked, so it
+    /// survives the cycle.)
     pub fn new<'gc>(mc: &Mutation<'gc>, gc: Gc<'gc, <R as Rootable<'gc>>::Root>) -> Root<R> {
         // SAFETY: `gc` is a live object of the scope's heap.
         let entry = unsafe { RootEntry::new(mc.scope, Gc::header(gc)) };

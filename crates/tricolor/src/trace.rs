@@ -16,6 +16,59 @@ use tricolor_gc::header::{GcBox, Header, TypeDesc};
 /// scope (another heap, or another mutator's stack) cannot be moved into this scope's heap.
 /// Types holding no GC pointers implement `Trace<'gc>` for every `'gc`.
 ///
+/// # Implementations
+///
+/// * The crate's pointers and cells: [`Gc`](crate::Gc), [`Weak`](crate::Weak),
+///   [`GcCell`](crate::GcCell), [`RefLock`](crate::RefLock), [`GcMutex`](crate::GcMutex),
+///   [`WeakKeyTable`](crate::WeakKeyTable).
+/// * Plain data, for every brand, never scanned: numbers, `bool`, `char`, `()`, `String`,
+///   `str`, `&'static str`, `Cow<'static, str>`, C and OS strings, paths, `Duration`,
+///   `Instant`, `SystemTime`, IP and socket addresses, atomics, `PhantomData`.
+/// * Containers, when their elements are `Trace` for the same brand: `Box`, slices, arrays,
+///   `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`, `HashMap`, `HashSet`, `BTreeMap`,
+///   `BTreeSet`, `Option`, `Result`, tuples up to 12, ranges, `Reverse`, `Wrapping`,
+///   `Saturating`, `ManuallyDrop`.
+/// * std's `Cell`, `RefCell`, `Mutex`, `RwLock`, `OnceCell`, `OnceLock` and `Arc` only around
+///   `'static + Send` contents (`+ Sync` for `Arc`), which hold no GC pointers: a GC pointer
+///   stored through them would skip the write barrier.
+/// * Deliberately not: `Rc` and the std `Weak`s, raw pointers, references other than
+///   `&'static str`, `MaybeUninit`, `Pin`.
+///
+/// # Implementing it by hand
+///
+/// Prefer the derive. A manual impl reports each GC pointer by calling `trace` on it, and
+/// justifies every rule below:
+///
+/// ```
+/// use tricolor::{Gc, Heap, Trace, Tracer};
+///
+/// /// A small vector with its first element inline.
+/// struct Small<'gc> {
+///     first: Option<Gc<'gc, u32>>,
+///     rest: Vec<Gc<'gc, u32>>,
+///     len: usize,
+/// }
+///
+/// // SAFETY: `trace` reports every GC pointer (`first`, and each of `rest`) and does nothing
+/// // else (rules 1, 2). The fields are `Send` with ordinary drop glue and there is no `Drop`
+/// // impl (3, 4). The value has no interior mutability, so its pointers never change while it
+/// // is in the heap (5), and it holds no lock cell: `NEEDS_CLAIM = false` (6).
+/// unsafe impl<'gc> Trace<'gc> for Small<'gc> {
+///     const NEEDS_TRACE: bool = true;
+///     const NEEDS_CLAIM: bool = false;
+///     fn trace(&self, tracer: &mut Tracer) {
+///         self.first.trace(tracer);
+///         self.rest.trace(tracer);
+///     }
+/// }
+///
+/// Heap::new().mutator().enter(|mc| {
+///     let one = Gc::new(mc, 1);
+///     let v = Gc::new(mc, Small { first: Some(one), rest: vec![one, one], len: 3 });
+///     assert_eq!(v.len, 3);
+/// });
+/// ```
+///
 /// # Safety
 ///
 /// An implementation promises:
@@ -50,6 +103,42 @@ pub unsafe trait Trace<'gc> {
 
     /// Reports every GC pointer held by `self` to `tracer` (by calling `trace` on each field).
     fn trace(&self, tracer: &mut Tracer);
+
+    /// Reports the GC pointers of part `chunk` (0, 1, 2, …) of `self`, and returns whether
+    /// parts remain. Large sequences (`Vec`, slices, arrays, `VecDeque`, and the lock cells
+    /// around them) trace [`TRACE_CHUNK`] elements per part, so that a mark worker scans a large
+    /// object in bounded steps and releases it between them. The default traces everything in
+    /// part 0. Together, the parts must report what `trace` reports (contract rule 1).
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        if chunk == 0 {
+            self.trace(tracer);
+        }
+        false
+    }
+}
+
+/// Elements per part when a large sequence is traced in parts ([`Trace::trace_chunk`]).
+pub const TRACE_CHUNK: usize = 1024;
+
+/// Traces part `chunk` of a slice of traced elements; whether parts remain.
+#[inline]
+pub(crate) fn trace_slice_chunk<'gc, T: Trace<'gc>>(
+    items: &[T],
+    tracer: &mut Tracer,
+    chunk: usize,
+) -> bool {
+    if !T::NEEDS_TRACE {
+        return false;
+    }
+    let start = chunk.saturating_mul(TRACE_CHUNK);
+    let end = start.saturating_add(TRACE_CHUNK).min(items.len());
+    if let Some(part) = items.get(start..end) {
+        for item in part {
+            item.trace(tracer);
+        }
+    }
+    end < items.len()
 }
 
 /// The type descriptor of the heap box of a `T`.
@@ -81,11 +170,11 @@ impl<'gc, T: Trace<'gc>> Desc<'gc, T> {
     /// # Safety
     ///
     /// `obj` must be the header of a live, initialised `GcBox<T>`.
-    unsafe fn trace_erased(obj: NonNull<Header>, tracer: &mut Tracer) {
+    unsafe fn trace_erased(obj: NonNull<Header>, tracer: &mut Tracer, chunk: usize) -> bool {
         // SAFETY: the caller guarantees `obj` heads a live `GcBox<T>`; the header is its first
         // field (`repr(C)`), so the cast recovers the box.
         let boxed = unsafe { obj.cast::<GcBox<T>>().as_ref() };
-        boxed.value.trace(tracer);
+        boxed.value.trace_chunk(tracer, chunk)
     }
 
     /// # Safety

@@ -174,6 +174,11 @@ unsafe impl<'gc, T: ?Sized + Trace<'gc>> Trace<'gc> for Box<T> {
             T::trace(self, tracer);
         }
     }
+
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        T::NEEDS_TRACE && T::trace_chunk(self, tracer, chunk)
+    }
 }
 
 // SAFETY: a slice's GC pointers are its elements', and `trace` traces every element, so rules 1
@@ -191,6 +196,11 @@ unsafe impl<'gc, T: Trace<'gc>> Trace<'gc> for [T] {
             }
         }
     }
+
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        crate::trace::trace_slice_chunk(self, tracer, chunk)
+    }
 }
 
 // SAFETY: an array is a slice of `N` elements, see `[T]`.
@@ -201,6 +211,11 @@ unsafe impl<'gc, T: Trace<'gc>, const N: usize> Trace<'gc> for [T; N] {
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         self.as_slice().trace(tracer);
+    }
+
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        crate::trace::trace_slice_chunk(self.as_slice(), tracer, chunk)
     }
 }
 
@@ -228,7 +243,53 @@ macro_rules! collection {
     )*};
 }
 
-collection!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
+collection!(LinkedList, BinaryHeap, BTreeSet);
+
+// SAFETY: as for `collection!`; the parts of `trace_chunk` are the slice's parts, together every
+// element once.
+unsafe impl<'gc, T: Trace<'gc>> Trace<'gc> for Vec<T> {
+    const NEEDS_TRACE: bool = T::NEEDS_TRACE;
+    const NEEDS_CLAIM: bool = T::NEEDS_CLAIM;
+
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        self.as_slice().trace(tracer);
+    }
+
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        crate::trace::trace_slice_chunk(self.as_slice(), tracer, chunk)
+    }
+}
+
+// SAFETY: as for `collection!`; the parts of `trace_chunk` cover the two halves of the ring
+// buffer in order, together every element once.
+unsafe impl<'gc, T: Trace<'gc>> Trace<'gc> for VecDeque<T> {
+    const NEEDS_TRACE: bool = T::NEEDS_TRACE;
+    const NEEDS_CLAIM: bool = T::NEEDS_CLAIM;
+
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        let (a, b) = self.as_slices();
+        a.trace(tracer);
+        b.trace(tracer);
+    }
+
+    #[inline]
+    fn trace_chunk(&self, tracer: &mut Tracer, chunk: usize) -> bool {
+        if !T::NEEDS_TRACE {
+            return false;
+        }
+        let (a, b) = self.as_slices();
+        let a_chunks = a.len().div_ceil(crate::trace::TRACE_CHUNK);
+        if chunk < a_chunks {
+            crate::trace::trace_slice_chunk(a, tracer, chunk);
+            chunk + 1 < a_chunks || !b.is_empty()
+        } else {
+            crate::trace::trace_slice_chunk(b, tracer, chunk - a_chunks)
+        }
+    }
+}
 
 // SAFETY: as for `collection!`: every key and every value is traced and the constants are the OR
 // of the key and value types' (rules 1, 6); tracing only reads (2); drop glue is the entries' (3,

@@ -15,6 +15,10 @@ use crate::trace::{Trace, Tracer};
 /// A weak reference: does not keep its target alive; [`Weak::upgrade`] gives the target back
 /// while it lives. Cleared by the collector exactly when the target dies.
 ///
+/// Made with [`Gc::downgrade`]. Like a [`Gc`], a `Weak` is `Copy` and branded with its scope;
+/// to keep one across scopes, store it in the heap (in a rooted object, or in a
+/// `Gc<Weak<'gc, T>>` of its own, as below).
+///
 /// ```
 /// use tricolor::{Gc, Heap, Root, Rootable, Weak};
 ///
@@ -57,6 +61,9 @@ impl<T> fmt::Debug for Weak<'_, T> {
 impl<'gc, T: 'gc> Gc<'gc, T> {
     /// A weak reference to `this`.
     ///
+    /// Each call allocates a small weak slot in the heap: downgrade once and copy the `Weak`
+    /// rather than downgrading the same object repeatedly.
+    ///
     /// # Panics
     ///
     /// If the heap cannot allocate the weak slot.
@@ -74,6 +81,28 @@ impl<'gc, T: 'gc> Gc<'gc, T> {
     /// scope, or through [`Heap::run_cleanups`]). `cleanup` must not keep the object alive: it
     /// is `'static`, so it cannot hold a `Gc`; if it holds a [`Root`](crate::Root) of the object,
     /// the object never dies and the cleanup never runs.
+    ///
+    /// This is tricolor's finalization (like Go's `runtime.AddCleanup`): the cleanup captures
+    /// what it must release — typically a copy of a native handle the object wraps — not the
+    /// object. Keep it short; a panic in it propagates to the thread that runs it.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tricolor::{Gc, Heap};
+    ///
+    /// let heap = Heap::new();
+    /// let mut m = heap.mutator();
+    /// let closed = Arc::new(Mutex::new(Vec::new()));
+    /// m.enter(|mc| {
+    ///     let fd = 7u32; // stands for a native handle
+    ///     let file = Gc::new(mc, fd);
+    ///     let closed = closed.clone();
+    ///     Gc::add_cleanup(file, mc, move || closed.lock().unwrap().push(fd));
+    /// });
+    /// heap.collect(); // `file` died: its cleanup is ready to run
+    /// heap.run_cleanups(usize::MAX);
+    /// assert_eq!(*closed.lock().unwrap(), [7]);
+    /// ```
     pub fn add_cleanup(
         this: Gc<'gc, T>,
         mc: &Mutation<'gc>,
@@ -114,7 +143,27 @@ unsafe impl<'gc, T: 'gc> Trace<'gc> for Weak<'gc, T> {
     }
 }
 
-/// A registered cleanup (see [`Gc::add_cleanup`]).
+/// A registered cleanup (see [`Gc::add_cleanup`]). Dropping it does not cancel the cleanup.
+///
+/// ```
+/// use tricolor::{Gc, Heap, Root, Rootable};
+///
+/// let heap = Heap::new();
+/// let mut m = heap.mutator();
+/// let (object, cleanup) = m.enter(|mc| {
+///     let object = Gc::new(mc, 0u8);
+///     let cleanup = Gc::add_cleanup(object, mc, || unreachable!("cancelled"));
+///     (Root::<Rootable![u8]>::new(mc, object), cleanup)
+/// });
+/// // The object is alive, so its cleanup cannot have been queued yet: cancelling succeeds.
+/// assert!(cleanup.cancel());
+/// drop(object);
+/// heap.collect();
+/// heap.run_cleanups(usize::MAX); // nothing runs
+/// ```
+///
+/// Once the object is unreachable, a collection may queue the cleanup at any time, and
+/// `cancel` then returns `false`.
 #[derive(Clone, Debug)]
 pub struct Cleanup {
     id: CleanupId,
@@ -151,7 +200,8 @@ unsafe impl<'gc> Trace<'gc> for Entry<'gc> {
 /// properties.
 ///
 /// Store it in the heap (`Gc<'gc, WeakKeyTable<'gc, K, V>>`); it is a container, mutated through
-/// the object barrier.
+/// the object barrier. Keys are compared by identity (which object), not by value. The table
+/// is not `Sync`, so a root of it (or of an object holding it) stays on its thread.
 ///
 /// ```
 /// use tricolor::{Gc, Heap, Root, Rootable, WeakKeyTable};
@@ -268,6 +318,7 @@ impl<'gc, K: 'gc, V: 'gc> Gc<'gc, WeakKeyTable<'gc, K, V>> {
     }
 
     /// Drops the entries whose keys have died, and returns how many live entries remain.
+    /// (Entries of dead keys are unreachable at once; this reclaims their slots in the map.)
     pub fn len(self, mc: &Mutation<'gc>) -> usize {
         let dead: Vec<usize> = self
             .map

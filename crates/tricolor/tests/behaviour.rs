@@ -238,13 +238,17 @@ fn cancelled_cleanups_never_run() {
     let heap = heap();
     let ran = Arc::new(AtomicUsize::new(0));
     let mut m = heap.mutator();
-    let c = m.enter(|mc| {
+    // Cancelled while the object is still alive (rooted), so no cycle can queue it first.
+    let (c, obj) = m.enter(|mc| {
         let r = ran.clone();
-        Gc::add_cleanup(Gc::new(mc, 0u8), mc, move || {
+        let obj = Gc::new(mc, 0u8);
+        let c = Gc::add_cleanup(obj, mc, move || {
             r.fetch_add(1, Ordering::SeqCst);
-        })
+        });
+        (c, Root::<Rootable![u8]>::new(mc, obj))
     });
     assert!(c.cancel());
+    drop(obj);
     heap.collect();
     heap.run_cleanups(usize::MAX);
     assert_eq!(ran.load(Ordering::SeqCst), 0);
@@ -403,4 +407,118 @@ fn four_threads_share_a_graph_through_roots_while_collections_run() {
             assert!(it.0 < 4 && it.1 < 2_000, "corrupted item {:?}", **it);
         }
     });
+}
+
+#[test]
+fn large_sequences_are_traced_in_parts_that_cover_every_element_once() {
+    use std::collections::VecDeque;
+    use tricolor::{TRACE_CHUNK, Tracer};
+    fn parts<'gc, T: Trace<'gc>>(v: &T) -> (usize, Vec<usize>) {
+        let mut n = 0;
+        let edges = Tracer::record(|t| {
+            while v.trace_chunk(t, n) {
+                n += 1;
+            }
+        });
+        (n + 1, edges.iter().map(|p| p.as_ptr() as usize).collect())
+    }
+    let heap = heap();
+    heap.mutator().enter(|mc| {
+        let items: Vec<Gc<'_, u32>> = (0..2 * TRACE_CHUNK as u32 + 5)
+            .map(|i| Gc::new(mc, i))
+            .collect();
+        let whole: Vec<usize> = Tracer::record(|t| items.trace(t))
+            .iter()
+            .map(|p| p.as_ptr() as usize)
+            .collect();
+        assert_eq!(whole.len(), items.len());
+        assert_eq!(parts(&items), (3, whole.clone()));
+        let lock = RefLock::new(items.clone());
+        assert_eq!(parts(&lock), (3, whole.clone()));
+        // A ring buffer whose contents wrap around.
+        let mut ring: VecDeque<Gc<'_, u32>> = VecDeque::with_capacity(items.len());
+        ring.extend(items.iter().copied());
+        for _ in 0..700 {
+            let x = ring.pop_front().unwrap();
+            ring.push_back(x);
+        }
+        let ring_whole: Vec<usize> = Tracer::record(|t| ring.trace(t))
+            .iter()
+            .map(|p| p.as_ptr() as usize)
+            .collect();
+        assert_eq!(parts(&ring).1, ring_whole);
+        // Small values are one part.
+        assert_eq!(parts(&items[..10].to_vec()).0, 1);
+    });
+}
+
+#[test]
+fn a_large_container_mutated_during_back_to_back_collections_loses_nothing() {
+    type Big<'gc> = RefLock<Vec<Gc<'gc, u64>>>;
+    let heap = heap();
+    let mut m = heap.mutator();
+    let root = m.enter(|mc| {
+        let v: Vec<Gc<'_, u64>> = (0..20_000u64).map(|i| Gc::new(mc, i)).collect();
+        Root::<Rootable![Big<'_>]>::new(mc, Gc::new(mc, RefLock::new(v)))
+    });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let collector = {
+        let heap = heap.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                heap.collect();
+            }
+        })
+    };
+    let mut next = 20_000u64;
+    for round in 0..400u64 {
+        m.enter(|mc| {
+            let big = root.get(mc);
+            // Rotate: move the first 50 elements to the end (each held only by this stack in
+            // between) and replace 10 with new objects.
+            let mut v = big.borrow_mut(mc);
+            let moved: Vec<_> = v.drain(..50).collect();
+            for _ in 0..10 {
+                Gc::new(mc, [round; 8]); // garbage
+            }
+            v.extend(moved);
+            for i in 0..10 {
+                let at = (round as usize * 37 + i * 101) % v.len();
+                v[at] = Gc::new(mc, next);
+                next += 1;
+            }
+        });
+    }
+    stop.store(true, Ordering::Relaxed);
+    collector.join().unwrap();
+    heap.collect();
+    m.enter(|mc| {
+        let big = root.get(mc);
+        let v = big.borrow();
+        assert_eq!(v.len(), 20_000);
+        let mut seen = std::collections::HashSet::new();
+        for g in v.iter() {
+            assert!(**g < next, "corrupted element {}", **g);
+            assert!(seen.insert(**g), "duplicate element {}", **g);
+        }
+    });
+    // The container, its buffer's 20 000 elements and nothing else.
+    assert_eq!(heap.stats().objects_in_use, 20_001);
+}
+
+#[test]
+#[should_panic(expected = "inside a mutation scope of the same heap")]
+fn collect_inside_a_scope_panics_instead_of_waiting_forever() {
+    let heap = heap();
+    heap.mutator().enter(|mc| mc.heap().collect());
+}
+
+#[test]
+fn collect_inside_a_scope_of_another_heap_is_fine() {
+    let a = heap();
+    let b = heap();
+    let mut m = a.mutator();
+    m.enter(|_| b.collect());
+    a.collect();
 }

@@ -203,8 +203,23 @@ fn shared_graph_under_back_to_back_collections() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(if cfg!(debug_assertions) { 4.0 } else { 8.0 });
+    run(secs, Config::default());
+}
+
+#[test]
+fn shared_graph_with_extra_mark_workers() {
+    let secs: f64 = std::env::var("TRICOLOR_STRESS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) { 2.0 } else { 4.0 });
+    let mut config = Config::default();
+    config.mark_workers = 3;
+    run(secs, config);
+}
+
+fn run(secs: f64, config: Config) {
     let threads = 3;
-    let heap = Heap::with_config(Config::default()).unwrap();
+    let heap = Heap::with_config(config).unwrap();
     let mut main = heap.mutator();
     let root = main.enter(|mc| {
         Root::<Rootable![Globals<'_>]>::new(mc, Gc::new(mc, GcMutex::new(vec![None; SLOTS])))

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The loom model checks as CI runs them (called by `.ci/run` and `just loom`): every test of the
+# loom-tests crate, release build, `--cfg tricolor_loom`, target dir `target/loom`, each model
+# at the preemption bound recorded in loom-tests/README.md — 3, except the tests listed in
+# P2_ONLY, which run at 2 (a negative control that fails after ~10 s at 2 but ~1 min at 3).
+#
+# With LOOM_MAX_PREEMPTIONS set, runs every test at that bound instead (e.g. a deeper manual
+# run: `LOOM_MAX_PREEMPTIONS=4 loom-tests/run.sh`). Extra arguments go to the test binaries
+# (e.g. `--nocapture` to see each model's execution count and time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RUSTFLAGS="--cfg tricolor_loom"
+
+P2_ONLY=(negative_control_single_step_mark_start)
+
+loom_test() {
+    local bound=$1
+    shift
+    LOOM_MAX_PREEMPTIONS=$bound cargo test -p loom-tests --tests --release \
+        --target-dir target/loom -- "$@"
+}
+
+if [[ -n "${LOOM_MAX_PREEMPTIONS:-}" ]]; then
+    loom_test "$LOOM_MAX_PREEMPTIONS" "$@"
+    exit
+fi
+
+skips=()
+for t in "${P2_ONLY[@]}"; do
+    skips+=(--skip "$t")
+done
+loom_test 3 "${skips[@]}" "$@"
+loom_test 2 "${P2_ONLY[@]}" "$@"
