@@ -62,28 +62,42 @@ macro_rules! Rootable {
 }
 
 /// Replaces `'_` with the brand in a type (used by `Rootable![T<'_>]`).
+///
+/// A token muncher with an explicit stack: on `(` or `[` it saves the tokens done so far and
+/// the tokens after the group, and munches the group's contents; when those run out it wraps
+/// them back in their delimiter. (Munching a group by a nested macro call would not work: a
+/// macro in type position must expand to a whole type, and `A, B` or `T; 4` is not one.)
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __rootable_elide {
-    ($gc:lifetime; $($t:tt)*) => { $crate::__rootable_elide!(@ $gc; []; $($t)*) };
-    (@ $gc:lifetime; [$($done:tt)*]; ) => { $($done)* };
-    (@ $gc:lifetime; [$($done:tt)*]; '_ $($rest:tt)*) => {
-        $crate::__rootable_elide!(@ $gc; [$($done)* $gc]; $($rest)*)
+    ($gc:lifetime; $($t:tt)*) => { $crate::__rootable_elide!(@ $gc; []; []; $($t)*) };
+    // Done.
+    (@ $gc:lifetime; []; [$($done:tt)*]; ) => { $($done)* };
+    // The end of a group: wrap it and resume after it.
+    (@ $gc:lifetime; [(paren [$($d:tt)*] [$($r:tt)*]) $($stack:tt)*]; [$($done:tt)*]; ) => {
+        $crate::__rootable_elide!(@ $gc; [$($stack)*]; [$($d)* ($($done)*)]; $($r)*)
     };
-    (@ $gc:lifetime; [$($done:tt)*]; <$($rest:tt)*) => {
-        $crate::__rootable_elide!(@ $gc; [$($done)* <]; $($rest)*)
+    (@ $gc:lifetime; [(bracket [$($d:tt)*] [$($r:tt)*]) $($stack:tt)*]; [$($done:tt)*]; ) => {
+        $crate::__rootable_elide!(@ $gc; [$($stack)*]; [$($d)* [$($done)*]]; $($r)*)
     };
-    (@ $gc:lifetime; [$($done:tt)*]; >$($rest:tt)*) => {
-        $crate::__rootable_elide!(@ $gc; [$($done)* >]; $($rest)*)
+    // The brand.
+    (@ $gc:lifetime; [$($stack:tt)*]; [$($done:tt)*]; '_ $($rest:tt)*) => {
+        $crate::__rootable_elide!(@ $gc; [$($stack)*]; [$($done)* $gc]; $($rest)*)
     };
-    (@ $gc:lifetime; [$($done:tt)*]; ($($inner:tt)*) $($rest:tt)*) => {
-        $crate::__rootable_elide!(@ $gc; [$($done)* ($crate::__rootable_elide!($gc; $($inner)*))]; $($rest)*)
+    // The start of a group.
+    (@ $gc:lifetime; [$($stack:tt)*]; [$($done:tt)*]; ($($inner:tt)*) $($rest:tt)*) => {
+        $crate::__rootable_elide!(
+            @ $gc; [(paren [$($done)*] [$($rest)*]) $($stack)*]; []; $($inner)*
+        )
     };
-    (@ $gc:lifetime; [$($done:tt)*]; [$($inner:tt)*] $($rest:tt)*) => {
-        $crate::__rootable_elide!(@ $gc; [$($done)* [$crate::__rootable_elide!($gc; $($inner)*)]]; $($rest)*)
+    (@ $gc:lifetime; [$($stack:tt)*]; [$($done:tt)*]; [$($inner:tt)*] $($rest:tt)*) => {
+        $crate::__rootable_elide!(
+            @ $gc; [(bracket [$($done)*] [$($rest)*]) $($stack)*]; []; $($inner)*
+        )
     };
-    (@ $gc:lifetime; [$($done:tt)*]; $next:tt $($rest:tt)*) => {
-        $crate::__rootable_elide!(@ $gc; [$($done)* $next]; $($rest)*)
+    // Anything else passes through.
+    (@ $gc:lifetime; [$($stack:tt)*]; [$($done:tt)*]; $next:tt $($rest:tt)*) => {
+        $crate::__rootable_elide!(@ $gc; [$($stack)*]; [$($done)* $next]; $($rest)*)
     };
 }
 
