@@ -659,11 +659,16 @@ impl Collector {
             }
             drop(ctl);
             if self.config.scavenge && last_scavenge.elapsed() >= Duration::from_millis(100) {
+                // Go's retention rule: the pages the heap keeps backed (those of in-use spans
+                // plus free ones) may reach the goal plus 10 %. Free pages within that stay
+                // backed, since the next cycle's allocation reuses them; releasing them would
+                // only have them faulted back in.
                 let goal = self.goal.load(Ordering::Relaxed);
                 let retain = if goal == usize::MAX {
                     64 << 20
                 } else {
-                    goal / 10
+                    let spans = self.alloc.stats().span_bytes;
+                    (goal + goal / 10).saturating_sub(spans)
                 };
                 self.alloc.scavenge(retain);
                 last_scavenge = Instant::now();

@@ -36,7 +36,7 @@ pub struct CycleSummary {
     pub heap_start: usize,
     /// Heap in use when marking ended, bytes.
     pub heap_end: usize,
-    /// Bytes marked live.
+    /// Bytes found live: marked, plus allocated (black) during marking.
     pub live: usize,
     /// The heap goal for the next cycle, bytes (0: none).
     pub goal: usize,
@@ -103,6 +103,7 @@ pub(crate) struct Stats {
     rounds: AtomicU64,
     gc_busy_ns: AtomicU64,
     allocated: AtomicU64,
+    max_live: AtomicU64,
     last: Mutex<Option<CycleSummary>>,
 }
 
@@ -126,6 +127,7 @@ impl Stats {
             rounds: AtomicU64::new(0),
             gc_busy_ns: AtomicU64::new(0),
             allocated: AtomicU64::new(0),
+            max_live: AtomicU64::new(0),
             last: Mutex::new(None),
         }
     }
@@ -163,6 +165,7 @@ impl Stats {
         // The coordinator is busy for the whole cycle (it marks as worker 0).
         self.gc_busy_ns
             .fetch_add(nanos(s.total) * s.workers as u64, Ordering::Relaxed);
+        self.max_live.fetch_max(s.live as u64, Ordering::Relaxed);
         *self.last.lock().unwrap() = Some(s.clone());
     }
 
@@ -207,8 +210,11 @@ pub struct MemStats {
     pub heap_released_bytes: usize,
     /// The pacer's measure of the heap (what the trigger compares against).
     pub heap_live_bytes: usize,
-    /// Bytes marked live by the last cycle.
+    /// Bytes the last cycle found live: marked, plus allocated (black) while it marked.
     pub live_after_last_mark: usize,
+    /// The largest `live_after_last_mark` of any cycle so far: the peak live heap as the
+    /// collector saw it (compare with the process's peak resident memory).
+    pub max_live_after_mark: usize,
     /// Heap goal of the next cycle (`usize::MAX`: none).
     pub heap_goal: usize,
     /// Heap size at which the next cycle starts (`usize::MAX`: none).
@@ -274,6 +280,8 @@ impl Collector {
             heap_released_bytes: a.released_bytes,
             heap_live_bytes: self.alloc.heap_live_bytes(),
             live_after_last_mark: self.live_after_mark(),
+            max_live_after_mark: usize::try_from(s.max_live.load(Ordering::Relaxed))
+                .unwrap_or(usize::MAX),
             heap_goal: self.heap_goal(),
             next_trigger: self.next_trigger(),
             objects_in_use: a.objects_in_use,

@@ -111,12 +111,22 @@ pub fn print_stats(out: &mut impl Write, s: &MemStats) {
             process.as_secs_f64()
         );
     }
+    let max_live = mib(s.max_live_after_mark);
     match peak_rss() {
         Some(rss) => {
-            let _ = writeln!(out, "peak RSS: {:.2} MiB", mib(rss));
+            let _ = writeln!(
+                out,
+                "peak RSS: {:.2} MiB; largest live heap of any cycle: {max_live:.2} MiB \
+                 (RSS = 2 x live + {:.2} MiB)",
+                mib(rss),
+                mib(rss) - 2.0 * max_live
+            );
         }
         None => {
-            let _ = writeln!(out, "peak RSS: unavailable");
+            let _ = writeln!(
+                out,
+                "peak RSS: unavailable; largest live heap of any cycle: {max_live:.2} MiB"
+            );
         }
     }
 }

@@ -302,13 +302,10 @@ pub struct VmOptions {
 }
 
 impl Default for VmOptions {
-    /// The collector's defaults, except that the scavenger is off (see
-    /// [`VmOptions::from_env`]).
+    /// The collector's defaults and the default slice.
     fn default() -> Self {
-        let mut config = Config::default();
-        config.scavenge = false;
         VmOptions {
-            config,
+            config: Config::default(),
             slice: DEFAULT_SLICE,
         }
     }
@@ -318,13 +315,6 @@ impl VmOptions {
     /// The collector configured from the `TRICOLOR_*` environment variables.
     /// The slice budget can be set with `TRICOLOR_LOX_SLICE`.
     ///
-    /// The collector's background scavenger (which returns free pages to the
-    /// OS) is off unless `TRICOLOR_LOX_SCAVENGE=1`: a Lox program that
-    /// allocates quickly with a small live heap has its freed pages returned
-    /// and faulted back in within milliseconds, every cycle (on
-    /// `instantiation.lox`: six times the page faults and about 20 % more
-    /// wall time), while the peak RSS is the same either way.
-    ///
     /// `stress` turns on stress mode: the collector's own (every allocation
     /// takes the slow path and asks for a cycle), slices of
     /// [`STRESS_SLICE`] *instructions*, and a whole synchronous collection
@@ -333,10 +323,6 @@ impl VmOptions {
     /// cycle can only finish at a scope boundary.
     pub fn from_env(stress: bool) -> Result<VmOptions, tricolor::ConfigError> {
         let mut config = Config::from_env()?;
-        config.scavenge = matches!(
-            std::env::var("TRICOLOR_LOX_SCAVENGE").as_deref(),
-            Ok("1" | "true" | "on")
-        );
         let mut slice = DEFAULT_SLICE;
         if stress {
             config.stress = true;

@@ -105,6 +105,13 @@ fn unreachable_cycles_are_collected_and_dropped_once() {
     assert_eq!(drops.load(Ordering::SeqCst), 100, "never dropped twice");
     let after = heap.stats().objects_in_use;
     assert_eq!(before - after, 200, "the ring's 200 objects were freed");
+    let s = heap.stats();
+    assert!(
+        s.max_live_after_mark >= s.live_after_last_mark + 200 * 16,
+        "the peak live heap remembers the ring: {} vs {}",
+        s.max_live_after_mark,
+        s.live_after_last_mark
+    );
 }
 
 #[test]
@@ -521,4 +528,62 @@ fn collect_inside_a_scope_of_another_heap_is_fine() {
     let mut m = a.mutator();
     m.enter(|_| b.collect());
     a.collect();
+}
+
+#[test]
+fn freed_memory_goes_back_to_the_os_down_to_the_goal() {
+    const MIB: usize = 1 << 20;
+    let heap = heap();
+    let mut m = heap.mutator();
+    // 64 MiB of 1 KiB objects, reachable from one rooted vector.
+    let root = m.enter(|mc| {
+        let v: Vec<Gc<'_, [u64; 128]>> = (0..65_536).map(|i| Gc::new(mc, [i; 128])).collect();
+        Root::<Rootable![Vec<Gc<'_, [u64; 128]>>]>::new(mc, Gc::new(mc, v))
+    });
+    heap.collect();
+    let backed = |s: &tricolor::MemStats| s.heap_obtained_bytes - s.heap_released_bytes;
+    assert!(
+        backed(&heap.stats()) >= 64 * MIB,
+        "the live objects are backed"
+    );
+    drop(root);
+    heap.collect();
+    heap.collect();
+    // The background scavenger runs every 100 ms or so; give it a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let s = loop {
+        let s = heap.stats();
+        if backed(&s) <= s.heap_goal + s.heap_goal / 10 + MIB
+            || std::time::Instant::now() > deadline
+        {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        backed(&s) <= s.heap_goal + s.heap_goal / 10 + MIB,
+        "backed {} MiB, goal {} MiB: {s:?}",
+        backed(&s) / MIB,
+        s.heap_goal / MIB
+    );
+    assert!(
+        s.heap_goal < 16 * MIB,
+        "an empty heap's goal is the minimum"
+    );
+}
+
+#[test]
+fn rootable_elides_the_brand_inside_tuples_and_arrays() {
+    type Pair = Rootable![(Gc<'_, u8>, [Option<Gc<'_, u32>>; 2], u64)];
+    let heap = heap();
+    let mut m = heap.mutator();
+    let root: Root<Pair> = m.enter(|mc| {
+        let pair = (Gc::new(mc, 7u8), [Some(Gc::new(mc, 8u32)), None], 9u64);
+        Root::new(mc, Gc::new(mc, pair))
+    });
+    heap.collect();
+    m.enter(|mc| {
+        let (a, [b, c], d) = *root.get(mc);
+        assert_eq!((*a, *b.unwrap(), c.is_none(), d), (7, 8, true, 9));
+    });
 }
