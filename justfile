@@ -44,6 +44,16 @@ latency:
 demo depth="18":
     cargo run --release -p tricolor --example binary_trees -- {{depth}}
 
+# The book's Lox test suite on the release tricolor-lox binary, normal and under GC stress.
+lox-suite:
+    bash crates/tricolor-lox/run-suite.sh
+    bash crates/tricolor-lox/run-suite.sh --gc-stress
+
+# tricolor-lox against clox on the book's benchmark programs (clox built outside the repo).
+lox-bench clox="/tmp/craftinginterpreters/clox":
+    cargo build --release -p tricolor-lox --bins --examples
+    target/release/examples/lox_bench --clox {{clox}} --runs 5
+
 # ASan (stable with RUSTC_BOOTSTRAP; no extra components).
 asan:
     RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" \

@@ -2,7 +2,10 @@
 # Builds the release tricolor-lox binary and runs the Lox conformance suite
 # (the clox suite of Crafting Interpreters) against it.
 #
-#   crates/tricolor-lox/run-suite.sh [--gc-stress] [runner options...]
+#   crates/tricolor-lox/run-suite.sh [--gc-stress] [--binary PATH] [runner options...]
+#
+# Without --binary it builds and uses the release binary; CI passes the debug
+# binary that `cargo test --workspace` has already built (one build profile).
 #
 # The suite is taken from ${LOX_SUITE_DIR:-<repo>/../shared/lox} when that
 # directory exists, else from the vendored copy in tests/suite/. Extra
@@ -20,19 +23,29 @@ fi
 
 vm_args=()
 runner_args=()
-for arg in "$@"; do
-    case "$arg" in
+binary=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
         --gc-stress) vm_args+=("--gc-stress") ;;
-        *) runner_args+=("$arg") ;;
+        --binary)
+            [[ $# -ge 2 ]] || { echo "run-suite.sh: --binary needs a path" >&2; exit 2; }
+            binary="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+            shift ;;
+        *) runner_args+=("$1") ;;
     esac
+    shift
 done
 
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p tricolor-lox --bin tricolor-lox
-target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-binary="$target_dir/release/tricolor-lox"
+if [[ -z "$binary" ]]; then
+    cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p tricolor-lox --bin tricolor-lox
+    target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    binary="$target_dir/release/tricolor-lox"
+fi
+[[ -x "$binary" ]] || { echo "run-suite.sh: no executable at $binary" >&2; exit 2; }
 
 echo "suite: $suite"
+echo "binary: $binary ${vm_args[*]+"${vm_args[*]}"}"
 cd "$suite"
 exec python3 run_tests.py --suite clox -j 2 "${runner_args[@]+"${runner_args[@]}"}" \
     -- "$binary" "${vm_args[@]+"${vm_args[@]}"}"
