@@ -35,6 +35,12 @@ use tricolor_alloc::{Allocator, MarkParity};
 use crate::header::{Epoch, Header};
 use crate::trace::Tracer;
 
+/// Scan work charged per edge of a large object traced in parts, in bytes. An edge costs what
+/// shading its target costs (a random access to a mark bitmap and, for a first visit, the
+/// target's header), about what scanning a whole small object costs, so it is charged as one
+/// (32 bytes: a two-pointer object with its header), not as the 8 bytes of the pointer read.
+pub(crate) const EDGE_SCAN_WORK: usize = 32;
+
 /// A grey object: the header of an object that is shaded but not yet (fully) scanned, and the
 /// part of it to scan next (large sequences are scanned in parts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,6 +319,14 @@ impl MarkContext {
                 header.finish_trace(epoch);
             }
         }
+        // Scan work: an object's size when its trace completes, plus, for an object traced in
+        // parts, `EDGE_SCAN_WORK` per edge of each part (its size counts only the container,
+        // not the elements it owns). Without the parts' work, a budgeted drain (a mark assist)
+        // would trace a whole large object before noticing its budget was spent.
+        let edges = tracer.edges();
+        if more || chunk > 0 {
+            self.scanned_bytes += edges.max(1) * EDGE_SCAN_WORK;
+        }
         if more {
             self.local.push(Grey(obj, chunk + 1));
         } else {
@@ -361,5 +375,114 @@ impl MarkContext {
         if !self.local.is_empty() {
             queue.push_all(&mut self.local);
         }
+    }
+}
+
+#[cfg(all(test, not(tricolor_loom)))]
+mod tests {
+    use std::cell::RefCell;
+
+    use tricolor_alloc::ThreadCache;
+    use tricolor_alloc::size_class::size_to_class;
+
+    use super::*;
+    use crate::header::TypeDesc;
+
+    /// Edges per part of the big test object.
+    const PART: usize = 64;
+    const LEAVES: usize = 64 * PART;
+
+    thread_local! {
+        /// The leaves the big object points to (its trace function, which runs on the test's
+        /// thread, reads them from here).
+        static BIG_CHILDREN: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    }
+
+    static LEAF: TypeDesc = TypeDesc {
+        size: 16,
+        align: 8,
+        class: 2,
+        trace: None,
+        drop: None,
+        needs_claim: false,
+        name: || "leaf",
+    };
+
+    /// Traces `PART` children per part.
+    unsafe fn trace_big(_obj: NonNull<Header>, tracer: &mut Tracer, chunk: usize) -> bool {
+        BIG_CHILDREN.with_borrow(|children| {
+            let parts = children.chunks(PART).collect::<Vec<_>>();
+            for &c in parts[chunk] {
+                // SAFETY: the test allocated every child in the heap and keeps them.
+                unsafe { tracer.edge(NonNull::new(c as *mut Header).unwrap()) };
+            }
+            chunk + 1 < parts.len()
+        })
+    }
+
+    static BIG: TypeDesc = TypeDesc {
+        size: 16,
+        align: 8,
+        class: 2,
+        trace: Some(trace_big),
+        drop: None,
+        needs_claim: false,
+        name: || "big",
+    };
+
+    fn new_object(cache: &mut ThreadCache, desc: &'static TypeDesc) -> NonNull<Header> {
+        let class = size_to_class(desc.size);
+        let p = match cache.alloc_fast(class) {
+            Some(p) => p,
+            None => cache.alloc_slow(class).unwrap(),
+        };
+        let h = p.cast::<Header>();
+        // SAFETY: a fresh slot of 16 bytes, 8-aligned, ours alone.
+        unsafe { h.as_ptr().write(Header::new(desc, None)) };
+        h
+    }
+
+    #[test]
+    fn a_budgeted_drain_stops_inside_a_large_object() {
+        let c = crate::model::collector(crate::Config {
+            arena_bytes: 1 << 20,
+            max_heap_bytes: 16 << 20,
+            ..crate::Config::default()
+        })
+        .unwrap();
+        let mut cache = ThreadCache::new(c.alloc.clone());
+        let leaves: Vec<usize> = (0..LEAVES)
+            .map(|_| new_object(&mut cache, &LEAF).as_ptr() as usize)
+            .collect();
+        BIG_CHILDREN.set(leaves);
+        let big = new_object(&mut cache, &BIG);
+
+        let queue = GreyQueue::new();
+        let mut cx = MarkContext::new(&c.alloc, 0, 1);
+        // SAFETY: `big` is a live object of this heap.
+        unsafe { cx.shade(big) };
+        // A budget of two parts' worth of edges.
+        let budget = 2 * PART * EDGE_SCAN_WORK;
+        let done = cx.drain(&queue, budget);
+        assert!(
+            done >= budget && done < 4 * budget,
+            "stopped near the budget: {done} of {budget}"
+        );
+        let next_parts: Vec<u32> = cx
+            .local
+            .iter()
+            .filter(|g| g.0 == big)
+            .map(|g| g.1)
+            .collect();
+        assert_eq!(
+            next_parts,
+            [2],
+            "the rest of the object waits as a grey part"
+        );
+        // Draining without a budget finishes it: every leaf is marked exactly once.
+        cx.drain(&queue, usize::MAX);
+        assert!(cx.local.is_empty());
+        assert_eq!(cx.marked_bytes, 16 * (LEAVES + 1));
+        cache.release_all();
     }
 }

@@ -15,6 +15,8 @@ use crate::header::Header;
 /// Receives the outgoing edges of an object while it is traced.
 pub struct Tracer {
     sink: Sink,
+    /// Edges reported so far (the scan work of a part of a large object).
+    edges: usize,
 }
 
 enum Sink {
@@ -29,6 +31,7 @@ impl Tracer {
     pub(crate) fn marking(cx: &mut crate::mark::MarkContext) -> Tracer {
         Tracer {
             sink: Sink::Mark(NonNull::from(cx)),
+            edges: 0,
         }
     }
 
@@ -37,6 +40,7 @@ impl Tracer {
     pub fn record(f: impl FnOnce(&mut Tracer)) -> Vec<NonNull<Header>> {
         let mut tracer = Tracer {
             sink: Sink::Record(Vec::new()),
+            edges: 0,
         };
         f(&mut tracer);
         match tracer.sink {
@@ -54,6 +58,7 @@ impl Tracer {
     /// [`Tracer::record`], which never dereferences it.
     #[inline]
     pub unsafe fn edge(&mut self, obj: NonNull<Header>) {
+        self.edges += 1;
         match &mut self.sink {
             // SAFETY: a marking tracer is only created by the engine from a `&mut MarkContext`
             // that outlives it (the tracer is a local of the trace loop), and the caller
@@ -61,6 +66,13 @@ impl Tracer {
             Sink::Mark(cx) => unsafe { cx.as_mut().shade(obj) },
             Sink::Record(edges) => edges.push(obj),
         }
+    }
+}
+
+impl Tracer {
+    /// The edges reported to this tracer so far.
+    pub(crate) fn edges(&self) -> usize {
+        self.edges
     }
 }
 
