@@ -114,6 +114,14 @@ fn run() -> Result<(), String> {
             fmt_ns((h.mean() * h.count() as f64) as u64)
         );
     }
+    for (cause, h) in &outcome.engine_waits_by_cause {
+        println!(
+            "  {cause}: {}  p99 {}  max {}",
+            h.count(),
+            fmt_ns(h.quantile(0.99)),
+            fmt_ns(h.max())
+        );
+    }
     println!("\nmutator gap histogram:");
     print_histogram(&record.histogram);
     if let Some(h) = &outcome.engine_waits {

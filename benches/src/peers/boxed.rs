@@ -215,6 +215,7 @@ impl Peer for BoxPeer {
         Ok(LatencyOutcome {
             checksum,
             engine_waits: None,
+            engine_waits_by_cause: Vec::new(),
         })
     }
 }

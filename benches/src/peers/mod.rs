@@ -37,6 +37,8 @@ pub struct LatencyOutcome {
     /// The collector's own histogram of the waits it caused the mutator (ns), if it keeps one;
     /// printed by the `latency` binary next to the mutator-side gap histogram.
     pub engine_waits: Option<Histogram>,
+    /// The same waits by cause (name, histogram), if the collector tells them apart.
+    pub engine_waits_by_cause: Vec<(&'static str, Histogram)>,
 }
 
 /// One memory manager measured by the harness. Every method runs one whole workload with the

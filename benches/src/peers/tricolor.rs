@@ -331,7 +331,7 @@ fn latency_run(p: &latency::Params, rec: &mut GapRecorder) -> LatencyOutcome {
         i0 = i1;
     }
 
-    let waits_before = heap.stats().mutator_waits;
+    let before = heap.stats();
     let mut rng = latency::Rng::default();
     loop {
         m.enter(|mc| {
@@ -373,7 +373,26 @@ fn latency_run(p: &latency::Params, rec: &mut GapRecorder) -> LatencyOutcome {
             break;
         }
     }
-    let waits = waits_between(&waits_before, &heap.stats().mutator_waits);
+    let after = heap.stats();
+    let waits = waits_between(&before.mutator_waits, &after.mutator_waits);
+    let engine_waits_by_cause = vec![
+        (
+            "acknowledgements",
+            waits_between(&before.ack_waits, &after.ack_waits),
+        ),
+        (
+            "waits on a claimed object",
+            waits_between(&before.locked_waits, &after.locked_waits),
+        ),
+        (
+            "object barriers",
+            waits_between(&before.barrier_waits, &after.barrier_waits),
+        ),
+        (
+            "mark assists",
+            waits_between(&before.assists, &after.assists),
+        ),
+    ];
 
     let checksum = m.enter(|mc| {
         let mut checksum = 0u64;
@@ -389,6 +408,7 @@ fn latency_run(p: &latency::Params, rec: &mut GapRecorder) -> LatencyOutcome {
     LatencyOutcome {
         checksum,
         engine_waits: Some(waits),
+        engine_waits_by_cause,
     }
 }
 
