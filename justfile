@@ -33,7 +33,7 @@ bench:
 
 # Every workload against every peer at a reportable size; writes docs/PERFORMANCE.md.
 bench-report:
-    cargo run --release -p benches --bin bench-report -- --size report --write
+    cargo run --release -p benches --bin bench-report -- --size report --slow-secs 120 --write
 
 # The pause/latency harness (tricolor and the Box loop in one run).
 latency:
