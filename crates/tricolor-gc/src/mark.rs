@@ -360,9 +360,14 @@ impl MarkContext {
             since_balance += 1;
             if since_balance >= 64 {
                 since_balance = 0;
-                if self.local.len() > 2 * FLUSH_BATCH && queue.is_empty() {
-                    let keep = self.local.len() - FLUSH_BATCH;
-                    let mut batch = self.local.split_off(keep);
+                // Share work as Go's `gcw.balance` does: when the shared queue is empty, half
+                // of the local stack (up to a batch) goes there, so that mutators that must
+                // assist find work. Without it, a depth-first frontier (a few dozen objects in
+                // a tree) never reaches the queue, assists find nothing and forgive their debt,
+                // and the heap outruns its goal while one thread marks.
+                if self.local.len() >= 2 && queue.is_empty() {
+                    let share = (self.local.len() / 2).min(FLUSH_BATCH);
+                    let mut batch = self.local.split_off(self.local.len() - share);
                     queue.push_all(&mut batch);
                 }
             }
@@ -430,6 +435,32 @@ mod tests {
         name: || "big",
     };
 
+    /// Traces one child per part: a long, thin object whose children pile up on the stack.
+    unsafe fn trace_thin(_obj: NonNull<Header>, tracer: &mut Tracer, chunk: usize) -> bool {
+        BIG_CHILDREN.with_borrow(|children| {
+            // SAFETY: the test allocated every child in the heap and keeps them.
+            unsafe { tracer.edge(NonNull::new(children[chunk] as *mut Header).unwrap()) };
+            chunk + 1 < children.len()
+        })
+    }
+
+    unsafe fn trace_nothing(_obj: NonNull<Header>, _tracer: &mut Tracer, _chunk: usize) -> bool {
+        false
+    }
+
+    static THIN: TypeDesc = TypeDesc {
+        trace: Some(trace_thin),
+        name: || "thin",
+        ..BIG
+    };
+
+    /// A leaf that has a trace function (so it is pushed grey) but no children.
+    static GREY_LEAF: TypeDesc = TypeDesc {
+        trace: Some(trace_nothing),
+        name: || "grey leaf",
+        ..LEAF
+    };
+
     fn new_object(cache: &mut ThreadCache, desc: &'static TypeDesc) -> NonNull<Header> {
         let class = size_to_class(desc.size);
         let p = match cache.alloc_fast(class) {
@@ -483,6 +514,39 @@ mod tests {
         cx.drain(&queue, usize::MAX);
         assert!(cx.local.is_empty());
         assert_eq!(cx.marked_bytes, 16 * (LEAVES + 1));
+        cache.release_all();
+    }
+
+    #[test]
+    fn a_draining_thread_shares_half_its_stack_when_the_queue_is_empty() {
+        let c = crate::model::collector(crate::Config {
+            arena_bytes: 1 << 20,
+            max_heap_bytes: 16 << 20,
+            ..crate::Config::default()
+        })
+        .unwrap();
+        let mut cache = ThreadCache::new(c.alloc.clone());
+        let leaves: Vec<usize> = (0..200)
+            .map(|_| new_object(&mut cache, &GREY_LEAF).as_ptr() as usize)
+            .collect();
+        BIG_CHILDREN.set(leaves);
+        let thin = new_object(&mut cache, &THIN);
+        let queue = GreyQueue::new();
+        let mut cx = MarkContext::new(&c.alloc, 0, 1);
+        // SAFETY: `thin` is a live object of this heap.
+        unsafe { cx.shade(thin) };
+        // About 80 scans: the thin object's parts, each leaving a grey leaf on the stack, which
+        // stays far below a batch.
+        cx.drain(&queue, 80 * EDGE_SCAN_WORK);
+        assert!(cx.local.len() < FLUSH_BATCH);
+        assert!(
+            !queue.is_empty(),
+            "part of a small local stack is shared when the queue runs dry"
+        );
+        // Everything is still marked exactly once in the end.
+        cx.drain(&queue, usize::MAX);
+        assert!(cx.local.is_empty() && queue.is_empty());
+        assert_eq!(cx.marked_bytes, 16 * 201);
         cache.release_all();
     }
 }
