@@ -473,8 +473,12 @@ mod tests {
         h
     }
 
-    #[test]
-    fn a_budgeted_drain_stops_inside_a_large_object() {
+    /// A small heap without collector threads, a cache on it, and `n` objects of `desc` as the
+    /// children the test objects' trace functions report.
+    fn heap_with_children(
+        n: usize,
+        desc: &'static TypeDesc,
+    ) -> (std::sync::Arc<crate::collector::Collector>, ThreadCache) {
         let c = crate::model::collector(crate::Config {
             arena_bytes: 1 << 20,
             max_heap_bytes: 16 << 20,
@@ -482,10 +486,16 @@ mod tests {
         })
         .unwrap();
         let mut cache = ThreadCache::new(c.alloc.clone());
-        let leaves: Vec<usize> = (0..LEAVES)
-            .map(|_| new_object(&mut cache, &LEAF).as_ptr() as usize)
+        let children = (0..n)
+            .map(|_| new_object(&mut cache, desc).as_ptr() as usize)
             .collect();
-        BIG_CHILDREN.set(leaves);
+        BIG_CHILDREN.set(children);
+        (c, cache)
+    }
+
+    #[test]
+    fn a_budgeted_drain_stops_inside_a_large_object() {
+        let (c, mut cache) = heap_with_children(LEAVES, &LEAF);
         let big = new_object(&mut cache, &BIG);
 
         let queue = GreyQueue::new();
@@ -519,17 +529,7 @@ mod tests {
 
     #[test]
     fn a_draining_thread_shares_half_its_stack_when_the_queue_is_empty() {
-        let c = crate::model::collector(crate::Config {
-            arena_bytes: 1 << 20,
-            max_heap_bytes: 16 << 20,
-            ..crate::Config::default()
-        })
-        .unwrap();
-        let mut cache = ThreadCache::new(c.alloc.clone());
-        let leaves: Vec<usize> = (0..200)
-            .map(|_| new_object(&mut cache, &GREY_LEAF).as_ptr() as usize)
-            .collect();
-        BIG_CHILDREN.set(leaves);
+        let (c, mut cache) = heap_with_children(200, &GREY_LEAF);
         let thin = new_object(&mut cache, &THIN);
         let queue = GreyQueue::new();
         let mut cx = MarkContext::new(&c.alloc, 0, 1);
