@@ -5,7 +5,7 @@
 //! state small, and helpers to drive a collection cycle.
 #![cfg_attr(not(tricolor_loom), allow(dead_code))]
 
-use tricolor::Config;
+use tricolor::{Config, Gc, GcCell, Mutation, Trace};
 
 /// A configuration for models: small arenas (loom tracks every page-table entry), one mark
 /// worker (the model's coordinator thread), no scavenging.
@@ -17,6 +17,26 @@ pub fn model_config() -> Config {
     c.scavenge = false;
     c.forced_cycle_interval = None;
     c
+}
+
+/// A node with two pointer slots, the graph shape of the slot-barrier and handshake models.
+#[derive(Trace)]
+pub struct Node<'gc> {
+    /// Set at allocation.
+    pub first: GcCell<Option<Gc<'gc, Node<'gc>>>>,
+    /// Empty at allocation.
+    pub second: GcCell<Option<Gc<'gc, Node<'gc>>>>,
+}
+
+/// A new [`Node`] whose first slot holds `first`.
+pub fn node<'gc>(mc: &Mutation<'gc>, first: Option<Gc<'gc, Node<'gc>>>) -> Gc<'gc, Node<'gc>> {
+    Gc::new(
+        mc,
+        Node {
+            first: GcCell::new(first),
+            second: GcCell::new(None),
+        },
+    )
 }
 
 /// Runs `f` under loom with settings suited to models that build a real heap (their setup alone

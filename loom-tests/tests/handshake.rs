@@ -45,9 +45,11 @@ use std::cell::Cell;
 
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
-use tricolor::{Gc, GcCell, Heap, Root, Rootable, Trace, Tracer};
+use tricolor::{Gc, Heap, Root, Rootable, Trace, Tracer};
 use tricolor_gc::faults::{Fault, inject};
 use tricolor_gc::model;
+
+use loom_tests::{Node, node};
 
 std::thread_local! {
     /// Objects of type `Garbage` dropped (loom runs a model's threads on the test's thread).
@@ -68,25 +70,6 @@ unsafe impl<'gc> Trace<'gc> for Garbage {
     const NEEDS_TRACE: bool = false;
     const NEEDS_CLAIM: bool = false;
     fn trace(&self, _: &mut Tracer) {}
-}
-
-#[derive(Trace)]
-struct Node<'gc> {
-    first: GcCell<Option<Gc<'gc, Node<'gc>>>>,
-    second: GcCell<Option<Gc<'gc, Node<'gc>>>>,
-}
-
-fn node<'gc>(
-    mc: &tricolor::Mutation<'gc>,
-    first: Option<Gc<'gc, Node<'gc>>>,
-) -> Gc<'gc, Node<'gc>> {
-    Gc::new(
-        mc,
-        Node {
-            first: GcCell::new(first),
-            second: GcCell::new(None),
-        },
-    )
 }
 
 /// The mark-start handshake (see the module docs, first model).

@@ -9,28 +9,11 @@
 #![cfg(tricolor_loom)]
 
 use loom::thread;
-use tricolor::{Gc, GcCell, Heap, Root, Rootable, Trace};
+use tricolor::{Gc, Heap, Root, Rootable};
 use tricolor_gc::faults::{Fault, inject};
 use tricolor_gc::model;
 
-#[derive(Trace)]
-struct Node<'gc> {
-    first: GcCell<Option<Gc<'gc, Node<'gc>>>>,
-    second: GcCell<Option<Gc<'gc, Node<'gc>>>>,
-}
-
-fn node<'gc>(
-    mc: &tricolor::Mutation<'gc>,
-    first: Option<Gc<'gc, Node<'gc>>>,
-) -> Gc<'gc, Node<'gc>> {
-    Gc::new(
-        mc,
-        Node {
-            first: GcCell::new(first),
-            second: GcCell::new(None),
-        },
-    )
-}
+use loom_tests::{Node, node};
 
 fn slot_barrier_model() {
     loom_tests::check(|| {
