@@ -426,13 +426,9 @@ mod tests {
     }
 
     static BIG: TypeDesc = TypeDesc {
-        size: 16,
-        align: 8,
-        class: 2,
         trace: Some(trace_big),
-        drop: None,
-        needs_claim: false,
         name: || "big",
+        ..LEAF
     };
 
     /// Traces one child per part: a long, thin object whose children pile up on the stack.

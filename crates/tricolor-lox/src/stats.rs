@@ -59,22 +59,19 @@ pub fn print_stats(out: &mut impl Write, s: &MemStats) {
         "cycles: {} ({} forced), termination rounds: {}",
         s.cycles, s.forced_cycles, s.termination_rounds
     );
-    let _ = writeln!(
-        out,
-        "mutator waits: {} totalling {:.3} ms (max {:.3} ms, p99 {:.3} ms)",
-        s.mutator_waits.count,
-        ms(s.mutator_waits.sum),
-        ms(s.mutator_waits.max),
-        ms(s.mutator_waits.quantile(0.99)),
-    );
-    let _ = writeln!(
-        out,
-        "mark assists: {} totalling {:.3} ms (max {:.3} ms, p99 {:.3} ms)",
-        s.assists.count,
-        ms(s.assists.sum),
-        ms(s.assists.max),
-        ms(s.assists.quantile(0.99)),
-    );
+    for (what, h) in [
+        ("mutator waits", &s.mutator_waits),
+        ("mark assists", &s.assists),
+    ] {
+        let _ = writeln!(
+            out,
+            "{what}: {} totalling {:.3} ms (max {:.3} ms, p99 {:.3} ms)",
+            h.count,
+            ms(h.sum),
+            ms(h.max),
+            ms(h.quantile(0.99)),
+        );
+    }
     let _ = writeln!(
         out,
         "mark phases (background, wall): {} totalling {:.3} ms (max {:.3} ms, p99 {:.3} ms); \
