@@ -415,6 +415,15 @@ impl Collector {
         self.cycle_no.load(Ordering::Acquire)
     }
 
+    /// Whether tracing has started in cycle `k`: every mutator has acknowledged step 2 of its
+    /// mark start, so none is still mutating a container it has not claimed (rule 1). Only
+    /// then may a mutator's assist trace objects. Acquire: pairs with the store after the wait
+    /// for those acknowledgements in `cycle_start`, so the assist sees the writes a mutator
+    /// made before it acknowledged.
+    pub(crate) fn tracing_started(&self, k: u64) -> bool {
+        self.workers.cycle.load(Ordering::Acquire) == k
+    }
+
     pub(crate) fn add_mark_counters(&self, marked: usize, scanned: usize) {
         if marked != 0 {
             self.counters.marked.fetch_add(marked, Ordering::Relaxed);
@@ -586,6 +595,16 @@ impl Collector {
             all = false;
         }
         (all, report)
+    }
+
+    /// Sets the current cycle number to `k` and whether its tracing has started, as
+    /// `cycle_begin` does (unit tests of the mutator side, with no coordinator).
+    #[cfg(all(test, not(tricolor_loom)))]
+    pub(crate) fn set_cycle_for_test(&self, k: u64, tracing: bool) {
+        self.cycle_no.store(k, Ordering::Release);
+        self.workers
+            .cycle
+            .store(if tracing { k } else { 0 }, Ordering::SeqCst);
     }
 
     /// Publishes a phase word (unit tests of the handshake state machine).

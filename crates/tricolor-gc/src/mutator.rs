@@ -600,12 +600,17 @@ impl<'m> Scope<'m> {
     /// [`ASSIST_SLICE`] bytes of scan work per allocation slow path, so that one assist stays
     /// short; unpaid work carries over (up to [`ASSIST_MAX_DEBT`]). It never waits: if there is
     /// no grey work to take, the debt is forgiven.
+    ///
+    /// An assist traces only once the cycle's tracing has started (every mutator has
+    /// acknowledged step 2, [`Collector::tracing_started`]): this mutator may pass step 2 while
+    /// another is still in step 1 with a container borrow open, mutating an object nobody has
+    /// claimed; tracing that object then would read it mid-mutation. Until then the debt waits.
     fn assist(&self, bytes: usize) {
         let c = self.collector().clone();
         let work = self.with_local(|l| {
             let owed = (bytes as f64 * c.assist_ratio()) as usize;
             l.assist_debt = (l.assist_debt + owed).min(ASSIST_MAX_DEBT);
-            if l.assist_debt < ASSIST_SLICE / 4 {
+            if l.assist_debt < ASSIST_SLICE / 4 || !c.tracing_started(l.cycle) {
                 return 0;
             }
             l.assist_debt.min(ASSIST_SLICE)
@@ -932,6 +937,73 @@ mod tests {
         fn l_cycle(m: &Mutator) -> u64 {
             local(m, |l| l.cycle)
         }
+    }
+
+    /// Needs a claim (it stands for an object with a lock cell); has nothing to trace.
+    static LOCKED_NODE: TypeDesc = TypeDesc {
+        size: 16,
+        align: 8,
+        class: 2,
+        trace: Some(trace_nothing),
+        drop: None,
+        needs_claim: true,
+        name: || "locked node",
+    };
+
+    unsafe fn trace_nothing(_: NonNull<Header>, _: &mut crate::trace::Tracer, _: usize) -> bool {
+        false
+    }
+
+    #[test]
+    fn assists_wait_until_every_mutator_has_passed_mark_start() {
+        let c = collector();
+        let mut m1 = c.mutator();
+        let mut m2 = c.mutator();
+        c.set_cycle_for_test(1, false);
+        c.publish_phase_for_test(PHASE_PREP);
+        let s1 = m1.enter();
+        let s2 = m2.enter();
+        // m2 is in step 1 with a container borrow open (it may be mutating `obj`, unclaimed):
+        // its acknowledgement of step 2 waits for the borrow's end. m1 passes step 2.
+        let obj = s2.alloc(&LOCKED_NODE).unwrap();
+        s2.with_local(|l| l.open_borrows += 1);
+        c.publish_phase_for_test(PHASE_MARK);
+        s1.safepoint();
+        s2.safepoint();
+        assert!(s1.with_local(|l| l.blacken) && !s2.with_local(|l| l.blacken));
+        c.grey.push_all(&mut vec![crate::mark::Grey::new(obj)]);
+        let epoch = s1.with_local(|l| l.mark.epoch());
+        // SAFETY: `obj` is a live object of this heap (nothing sweeps here).
+        let claim = || unsafe { obj.as_ref() }.claim_state(epoch);
+
+        s1.with_local(|l| l.assist_debt = ASSIST_SLICE);
+        s1.assist(0);
+        assert_eq!(
+            claim(),
+            Claim::Unclaimed,
+            "an assist traced before tracing started"
+        );
+        assert!(!c.grey.is_empty());
+        assert_eq!(
+            s1.with_local(|l| l.assist_debt),
+            ASSIST_SLICE,
+            "the debt waits"
+        );
+
+        // m2's borrow ends and it acknowledges step 2; the coordinator starts tracing.
+        s2.with_local(|l| l.open_borrows -= 1);
+        s2.safepoint();
+        c.set_cycle_for_test(1, true);
+        s1.assist(0);
+        assert_eq!(
+            claim(),
+            Claim::Black,
+            "the assist traces once tracing has started"
+        );
+        assert!(c.grey.is_empty());
+        drop((s1, s2));
+        let off = c.publish_phase_for_test(PHASE_OFF);
+        assert!(c.try_collect_acks(off));
     }
 
     #[test]
