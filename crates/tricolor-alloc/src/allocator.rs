@@ -48,6 +48,27 @@ use crate::sync::{AtomicU32, AtomicUsize, Mutex, Ordering};
 /// from this allocator.
 pub type FreeHook = fn(NonNull<u8>);
 
+/// Where a live object's mark bit is: its span, looked up (and its metadata prefetched) by
+/// [`Allocator::mark_site_live`] some steps before [`Allocator::mark_site`] sets the bit.
+#[derive(Debug, Clone, Copy)]
+pub struct MarkSite {
+    span: NonNull<Span>,
+    addr: usize,
+}
+
+// SAFETY: a site is an address and a reference to a span struct, which is `Sync` and lives as
+// long as its allocator; it is only used through the allocator's `unsafe` `mark_site`.
+unsafe impl Send for MarkSite {}
+
+impl MarkSite {
+    /// A placeholder naming no object (for filling buffers of sites); never to be passed to
+    /// [`Allocator::mark_site`].
+    pub const EMPTY: MarkSite = MarkSite {
+        span: NonNull::dangling(),
+        addr: 0,
+    };
+}
+
 /// Configuration of an [`Allocator`].
 #[derive(Debug, Clone, Copy)]
 pub struct AllocConfig {
@@ -295,6 +316,44 @@ impl Allocator {
         // SAFETY: forwarded from the caller.
         let span = unsafe { self.arenas.span_of_live(addr) };
         span.set_mark(parity, span.slot_index_live(addr))
+            .then(|| span.elem_size())
+    }
+
+    /// Looks up the span of a live object ahead of marking it, and starts loading the span's
+    /// metadata into the cache: marking a batch of objects by [`Allocator::mark_site`] a few
+    /// steps after their lookups overlaps the cache misses instead of taking them one by one.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must lie in an in-use span of this allocator.
+    #[inline(always)]
+    pub unsafe fn mark_site_live(&self, obj: NonNull<u8>) -> MarkSite {
+        let addr = obj.as_ptr().addr();
+        debug_assert!(
+            self.slot_of(addr).is_some(),
+            "mark_site_live: {obj:p} is not live"
+        );
+        // SAFETY: forwarded from the caller.
+        let span = unsafe { self.arenas.span_of_live(addr) };
+        span.prefetch_meta();
+        MarkSite {
+            span: NonNull::from(span),
+            addr,
+        }
+    }
+
+    /// [`Allocator::mark_live`] at a site found by [`Allocator::mark_site_live`].
+    ///
+    /// # Safety
+    ///
+    /// `site` must come from this allocator's `mark_site_live`, and its object must still lie
+    /// in the same in-use span (it is live: nothing has freed it since the lookup).
+    #[inline(always)]
+    pub unsafe fn mark_site(&self, site: MarkSite, parity: MarkParity) -> Option<usize> {
+        // SAFETY: span structs live as long as the allocator, and the caller guarantees the
+        // span is still the in-use span of the object.
+        let span = unsafe { site.span.as_ref() };
+        span.set_mark(parity, span.slot_index_live(site.addr))
             .then(|| span.elem_size())
     }
 

@@ -268,6 +268,15 @@ impl Span {
         }
     }
 
+    /// Starts loading the struct's fields that marking reads (class, base, divisor, bitmap
+    /// pointer) into the cache.
+    #[inline(always)]
+    pub(crate) fn prefetch_meta(&self) {
+        let p = core::ptr::from_ref(self).cast::<u8>();
+        crate::sync::prefetch(p);
+        crate::sync::prefetch(p.wrapping_add(64));
+    }
+
     /// Sets slot `idx`'s bit in `mark[parity]`; true if this call set it.
     #[inline]
     pub(crate) fn set_mark(&self, parity: MarkParity, idx: usize) -> bool {

@@ -126,6 +126,20 @@ pub fn spin_loop() {
     loom::thread::yield_now();
 }
 
+/// Asks the CPU to start loading the cache line holding `p` (a hint: it never faults, whatever
+/// `p` is, and does nothing off x86-64 and under loom, where it would only add noise).
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(all(target_arch = "x86_64", not(tricolor_loom)))]
+    // SAFETY: a prefetch is a hint that never dereferences `p` architecturally (no fault, no
+    // side effect on memory); SSE is part of the x86-64 baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>())
+    };
+    #[cfg(not(all(target_arch = "x86_64", not(tricolor_loom))))]
+    let _ = p;
+}
+
 /// Waits a little before looking again: sleeps normally; under loom it yields to the model's
 /// scheduler instead (a real sleep would only slow the model down, and a spin without a yield
 /// would never let the awaited thread run).

@@ -25,12 +25,19 @@
 //!    finish): skip it;
 //! 3. trace it, then publish `Black` (Release), which a mutator waiting to mutate it observes.
 //!
+//! The drain loop shades the children it finds through a short **prefetch pipeline**: an edge's
+//! span is looked up when the edge is reported, the loads of the span's metadata and the child's
+//! header start then, and the mark bit is set [`PIPELINE`] edges later, so the cache misses of
+//! several edges overlap instead of being taken one after another. The pipeline is always
+//! completed before `drain` returns: outside `drain` every shaded object is visible on a grey
+//! stack or queue, as termination detection requires.
+//!
 //! Trace functions never recurse: children go on the grey stack, so the native stack stays
 //! bounded whatever the depth of the graph (a ten-million-long list is fine).
 
 use core::ptr::NonNull;
 
-use tricolor_alloc::{Allocator, MarkParity};
+use tricolor_alloc::{Allocator, MarkParity, MarkSite};
 
 use crate::header::{Epoch, Header};
 use crate::trace::Tracer;
@@ -88,6 +95,10 @@ unsafe fn call_trace(
         }
     }
 }
+
+/// Edges the drain loop keeps in flight between looking up a child's span (prefetching its
+/// metadata and the child's header) and setting its mark bit (a power of two).
+pub(crate) const PIPELINE: usize = 16;
 
 /// How many grey objects a thread keeps before it publishes a batch to the shared queue.
 pub(crate) const FLUSH_BATCH: usize = 256;
@@ -186,6 +197,12 @@ pub struct MarkContext {
     pub(crate) marked_bytes: usize,
     /// Bytes of objects this thread scanned (not yet added to the cycle's total).
     pub(crate) scanned_bytes: usize,
+    /// The prefetch pipeline of the drain loop: children whose span and header are being
+    /// loaded, to be shaded [`PIPELINE`] edges later (`pipe_len` of them from `pipe_head`,
+    /// circularly). Empty whenever `drain` is not running.
+    pipe: [(NonNull<Header>, MarkSite); PIPELINE],
+    pipe_head: usize,
+    pipe_len: usize,
 }
 
 // SAFETY: the context names its allocator by address; the allocator is `Sync` and outlives every
@@ -203,6 +220,9 @@ impl MarkContext {
             produced: false,
             marked_bytes: 0,
             scanned_bytes: 0,
+            pipe: [(NonNull::dangling(), MarkSite::EMPTY); PIPELINE],
+            pipe_head: 0,
+            pipe_len: 0,
         }
     }
 
@@ -211,6 +231,7 @@ impl MarkContext {
         self.parity = parity;
         self.epoch = epoch;
         self.local.clear();
+        debug_assert_eq!(self.pipe_len, 0, "a drain left edges in its pipeline");
         self.produced = false;
         self.marked_bytes = 0;
         self.scanned_bytes = 0;
@@ -249,6 +270,57 @@ impl MarkContext {
     pub(crate) unsafe fn shade(&mut self, obj: NonNull<Header>) {
         // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span.
         if let Some(size) = unsafe { self.alloc().mark_live(obj.cast(), self.parity) } {
+            self.newly_marked(obj, size);
+        }
+    }
+
+    /// Shades `obj` a few edges later: looks up its span now, starting the loads of the span's
+    /// metadata and of `obj`'s header, and shades the edge that has waited longest once
+    /// [`PIPELINE`] are in flight. Only the drain loop uses it, and it completes the pipeline
+    /// ([`MarkContext::complete_pipeline`]) before it returns, so no shading is ever left
+    /// pending where termination detection could miss it.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be the header of a live object of this context's heap.
+    #[inline]
+    pub(crate) unsafe fn shade_pipelined(&mut self, obj: NonNull<Header>) {
+        // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span.
+        let site = unsafe { self.alloc().mark_site_live(obj.cast()) };
+        crate::sync::prefetch(obj.as_ptr());
+        let entry = (obj, site);
+        if self.pipe_len < PIPELINE {
+            self.pipe[(self.pipe_head + self.pipe_len) % PIPELINE] = entry;
+            self.pipe_len += 1;
+        } else {
+            let (old, old_site) = core::mem::replace(&mut self.pipe[self.pipe_head], entry);
+            self.pipe_head = (self.pipe_head + 1) % PIPELINE;
+            // SAFETY: every entry was a live object when it entered the pipeline, and objects
+            // reachable in this cycle stay live (and in their span) until its sweep.
+            unsafe { self.shade_site(old, old_site) };
+        }
+    }
+
+    /// Shades every edge in the pipeline.
+    fn complete_pipeline(&mut self) {
+        while self.pipe_len > 0 {
+            let (obj, site) = self.pipe[self.pipe_head];
+            self.pipe_head = (self.pipe_head + 1) % PIPELINE;
+            self.pipe_len -= 1;
+            // SAFETY: as in `shade_pipelined`.
+            unsafe { self.shade_site(obj, site) };
+        }
+    }
+
+    /// Shades `obj`, whose span was looked up as `site`.
+    ///
+    /// # Safety
+    ///
+    /// `site` must be `obj`'s site from this context's allocator, and `obj` still live.
+    #[inline(always)]
+    unsafe fn shade_site(&mut self, obj: NonNull<Header>, site: MarkSite) {
+        // SAFETY: forwarded from the caller.
+        if let Some(size) = unsafe { self.alloc().mark_site(site, self.parity) } {
             self.newly_marked(obj, size);
         }
     }
@@ -307,7 +379,7 @@ impl MarkContext {
         if claim && header.try_claim(epoch).is_err() {
             return;
         }
-        let mut tracer = Tracer::marking(self);
+        let mut tracer = Tracer::pipelined(self);
         // SAFETY: the object is live; if it holds lock cells we hold its claim, so no mutator
         // mutates it while we read it (they wait for `Black`); otherwise its GC pointers change
         // only atomically.
@@ -345,7 +417,9 @@ impl MarkContext {
             let grey = match self.local.pop() {
                 Some(g) => g,
                 None => {
-                    if queue.take(&mut self.local, FLUSH_BATCH) == 0 {
+                    if self.pipe_len > 0 {
+                        self.complete_pipeline();
+                    } else if queue.take(&mut self.local, FLUSH_BATCH) == 0 {
                         break;
                     }
                     continue;
@@ -355,6 +429,7 @@ impl MarkContext {
             // live until this cycle's sweep, which cannot start while it is still grey.
             unsafe { self.scan(grey) };
             if self.scanned_bytes - start >= budget {
+                self.complete_pipeline();
                 break;
             }
             since_balance += 1;
@@ -516,6 +591,20 @@ mod tests {
             [2],
             "the rest of the object waits as a grey part"
         );
+        // The drain completed its prefetch pipeline before returning: exactly the leaves of
+        // the two parts it scanned are marked, none is still waiting to be.
+        let marked = BIG_CHILDREN.with_borrow(|children| {
+            children
+                .iter()
+                .map(|&l| cx.is_marked(NonNull::new(l as *mut Header).unwrap()))
+                .collect::<Vec<_>>()
+        });
+        assert!(
+            marked[..2 * PART].iter().all(|&m| m),
+            "a scanned edge is unmarked"
+        );
+        assert!(!marked[2 * PART..].iter().any(|&m| m));
+        assert_eq!(cx.pipe_len, 0);
         // Draining without a budget finishes it: every leaf is marked exactly once.
         cx.drain(&queue, usize::MAX);
         assert!(cx.local.is_empty());

@@ -22,6 +22,9 @@ pub struct Tracer {
 enum Sink {
     /// Shade into a marking context (a worker's or a mutator's local grey buffer).
     Mark(NonNull<crate::mark::MarkContext>),
+    /// Shade into a marking context a few edges later, through its prefetch pipeline (the
+    /// drain loop, which completes the pipeline before it returns).
+    Pipelined(NonNull<crate::mark::MarkContext>),
     /// Record the edges (tests, diagnostics).
     Record(Vec<NonNull<Header>>),
 }
@@ -31,6 +34,16 @@ impl Tracer {
     pub(crate) fn marking(cx: &mut crate::mark::MarkContext) -> Tracer {
         Tracer {
             sink: Sink::Mark(NonNull::from(cx)),
+            edges: 0,
+        }
+    }
+
+    /// A tracer that shades into `cx` through its prefetch pipeline
+    /// ([`MarkContext::shade_pipelined`](crate::mark::MarkContext::shade_pipelined)); the
+    /// caller must complete the pipeline before anything may rely on the shading.
+    pub(crate) fn pipelined(cx: &mut crate::mark::MarkContext) -> Tracer {
+        Tracer {
+            sink: Sink::Pipelined(NonNull::from(cx)),
             edges: 0,
         }
     }
@@ -45,7 +58,7 @@ impl Tracer {
         f(&mut tracer);
         match tracer.sink {
             Sink::Record(edges) => edges,
-            Sink::Mark(_) => unreachable!(),
+            Sink::Mark(_) | Sink::Pipelined(_) => unreachable!(),
         }
     }
 
@@ -64,6 +77,8 @@ impl Tracer {
             // that outlives it (the tracer is a local of the trace loop), and the caller
             // guarantees `obj` is a live object of that heap.
             Sink::Mark(cx) => unsafe { cx.as_mut().shade(obj) },
+            // SAFETY: as above.
+            Sink::Pipelined(cx) => unsafe { cx.as_mut().shade_pipelined(obj) },
             Sink::Record(edges) => edges.push(obj),
         }
     }
@@ -80,6 +95,7 @@ impl core::fmt::Debug for Tracer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self.sink {
             Sink::Mark(_) => "Tracer(mark)",
+            Sink::Pipelined(_) => "Tracer(mark, pipelined)",
             Sink::Record(_) => "Tracer(record)",
         })
     }
