@@ -392,6 +392,10 @@ fn latency_run(p: &latency::Params, rec: &mut GapRecorder) -> LatencyOutcome {
             "mark assists",
             waits_between(&before.assists, &after.assists),
         ),
+        (
+            "mark assists, on-CPU time",
+            waits_between(&before.assists_on_cpu, &after.assists_on_cpu),
+        ),
     ];
 
     let checksum = m.enter(|mc| {

@@ -623,6 +623,7 @@ impl<'m> Scope<'m> {
             return;
         }
         let t = Instant::now();
+        let cpu = crate::stats::thread_cpu_time();
         self.with_local(|l| {
             let done = l.mark.drain(&c.grey, work);
             l.assist_debt = l.assist_debt.saturating_sub(done.max(work));
@@ -630,7 +631,10 @@ impl<'m> Scope<'m> {
                 l.publish_marking(&c);
             }
         });
-        c.stats.record_assist(t.elapsed());
+        let on_cpu = cpu
+            .zip(crate::stats::thread_cpu_time())
+            .map(|(a, b)| b.saturating_sub(a));
+        c.stats.record_assist(t.elapsed(), on_cpu);
     }
 
     /// Completes an allocation after the value is written: a mutator whose stack is still grey

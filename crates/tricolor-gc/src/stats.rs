@@ -95,6 +95,8 @@ pub(crate) struct Stats {
     waits: Histogram,
     /// Mark assists, in nanoseconds.
     assists: Histogram,
+    /// Mark assists, thread CPU time in nanoseconds.
+    assists_on_cpu: Histogram,
     mark_start: Histogram,
     mark: Histogram,
     cycle: Histogram,
@@ -105,6 +107,28 @@ pub(crate) struct Stats {
     allocated: AtomicU64,
     max_live: AtomicU64,
     last: Mutex<Option<CycleSummary>>,
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`), where the platform has
+/// a per-thread CPU clock. The difference of two readings around a wait is the part of the wait
+/// the thread was running, without the time the OS had it descheduled.
+pub(crate) fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable `timespec`; the call writes nothing else.
+        let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        if r == 0 {
+            return Some(Duration::new(
+                u64::try_from(ts.tv_sec).ok()?,
+                u32::try_from(ts.tv_nsec).ok()?,
+            ));
+        }
+    }
+    None
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -119,6 +143,7 @@ impl Stats {
             barrier_waits: Histogram::new(),
             waits: Histogram::new(),
             assists: Histogram::new(),
+            assists_on_cpu: Histogram::new(),
             mark_start: Histogram::new(),
             mark: Histogram::new(),
             cycle: Histogram::new(),
@@ -142,8 +167,12 @@ impl Stats {
         .record(nanos(d));
     }
 
-    pub(crate) fn record_assist(&self, d: Duration) {
+    /// Records an assist that took `d` of wall time and `on_cpu` of the thread's CPU time.
+    pub(crate) fn record_assist(&self, d: Duration, on_cpu: Option<Duration>) {
         self.assists.record(nanos(d));
+        if let Some(c) = on_cpu {
+            self.assists_on_cpu.record(nanos(c));
+        }
         self.waits.record(nanos(d));
         self.gc_busy_ns.fetch_add(nanos(d), Ordering::Relaxed);
     }
@@ -241,6 +270,10 @@ pub struct MemStats {
     pub mutator_waits: HistogramSnapshot,
     /// Mark assists, in nanoseconds.
     pub assists: HistogramSnapshot,
+    /// Mark assists, thread CPU time in nanoseconds: the part of each assist the thread was
+    /// running (wall time minus time the OS had it descheduled). Empty on platforms without a
+    /// per-thread CPU clock.
+    pub assists_on_cpu: HistogramSnapshot,
     /// Phase-change acknowledgements (the work a mutator does at a poll point), nanoseconds.
     pub ack_waits: HistogramSnapshot,
     /// Waits at scope entry while the collector acted on the mutator's behalf, nanoseconds.
@@ -304,6 +337,7 @@ impl Collector {
             gc_cpu_fraction: s.gc_cpu_fraction(self.started_at()),
             mutator_waits: s.waits.snapshot(),
             assists: s.assists.snapshot(),
+            assists_on_cpu: s.assists_on_cpu.snapshot(),
             ack_waits: s.ack_waits.snapshot(),
             locked_waits: s.locked_waits.snapshot(),
             barrier_waits: s.barrier_waits.snapshot(),
