@@ -29,8 +29,11 @@
 //! span is looked up when the edge is reported, the loads of the span's metadata and the child's
 //! header start then, and the mark bit is set [`PIPELINE`] edges later, so the cache misses of
 //! several edges overlap instead of being taken one after another. The pipeline is always
-//! completed before `drain` returns: outside `drain` every shaded object is visible on a grey
-//! stack or queue, as termination detection requires.
+//! completed before `drain` returns. A mutator's slot barrier shades through its context's
+//! pipeline too (the evicted object is usually cold); the mutator completes it whenever it
+//! publishes its grey work — at every termination round — and discards it at the end of
+//! marking. So at every point termination detection looks, each shaded object is visible on a
+//! grey stack or queue.
 //!
 //! Trace functions never recurse: children go on the grey stack, so the native stack stays
 //! bounded whatever the depth of the graph (a ten-million-long list is fine).
@@ -199,7 +202,8 @@ pub struct MarkContext {
     pub(crate) scanned_bytes: usize,
     /// The prefetch pipeline of the drain loop: children whose span and header are being
     /// loaded, to be shaded [`PIPELINE`] edges later (`pipe_len` of them from `pipe_head`,
-    /// circularly). Empty whenever `drain` is not running.
+    /// circularly). A mark worker's is empty whenever `drain` is not running; a mutator's may
+    /// hold slot-barrier shades until it next publishes its grey work.
     pipe: [(NonNull<Header>, MarkSite); PIPELINE],
     pipe_head: usize,
     pipe_len: usize,
@@ -231,7 +235,7 @@ impl MarkContext {
         self.parity = parity;
         self.epoch = epoch;
         self.local.clear();
-        debug_assert_eq!(self.pipe_len, 0, "a drain left edges in its pipeline");
+        debug_assert_eq!(self.pipe_len, 0, "edges left in the pipeline across cycles");
         self.produced = false;
         self.marked_bytes = 0;
         self.scanned_bytes = 0;
@@ -276,9 +280,10 @@ impl MarkContext {
 
     /// Shades `obj` a few edges later: looks up its span now, starting the loads of the span's
     /// metadata and of `obj`'s header, and shades the edge that has waited longest once
-    /// [`PIPELINE`] are in flight. Only the drain loop uses it, and it completes the pipeline
-    /// ([`MarkContext::complete_pipeline`]) before it returns, so no shading is ever left
-    /// pending where termination detection could miss it.
+    /// [`PIPELINE`] are in flight. Used by the drain loop, which completes the pipeline
+    /// ([`MarkContext::complete_pipeline`]) before it returns, and by a mutator's slot
+    /// barrier, whose pipeline is completed whenever the mutator publishes its grey work (at
+    /// every termination round, so termination detection never misses a pending shade).
     ///
     /// # Safety
     ///
@@ -301,8 +306,19 @@ impl MarkContext {
         }
     }
 
+    /// Drops the edges in the pipeline unshaded (at the end of marking: nothing may be marked
+    /// once sweeping may have begun, and everything reachable is marked already).
+    pub(crate) fn discard_pipeline(&mut self) {
+        self.pipe_len = 0;
+    }
+
+    /// Whether the context holds no grey work (local stack and pipeline empty).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.local.is_empty() && self.pipe_len == 0
+    }
+
     /// Shades every edge in the pipeline.
-    fn complete_pipeline(&mut self) {
+    pub(crate) fn complete_pipeline(&mut self) {
         while self.pipe_len > 0 {
             let (obj, site) = self.pipe[self.pipe_head];
             self.pipe_head = (self.pipe_head + 1) % PIPELINE;

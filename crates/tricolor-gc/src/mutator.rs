@@ -184,7 +184,10 @@ impl MutatorLocal {
                 self.publish_counters(c);
                 // Anything still here was shaded after marking completed: it is marked already
                 // (or was allocated after the end of marking and needs nothing), never scanned.
+                // The same holds for the barrier pipeline, which must not set mark bits once
+                // sweeping may have begun.
                 self.mark.local.clear();
+                self.mark.discard_pipeline();
                 self.mark.produced = false;
                 self.cache.set_allocate_black(None);
                 self.cache.release_all();
@@ -208,8 +211,10 @@ impl MutatorLocal {
         }
     }
 
-    /// Publishes the local grey stack and counters.
+    /// Shades what the barrier pipeline holds, then publishes the local grey stack and
+    /// counters.
     fn publish_marking(&mut self, c: &Collector) {
+        self.mark.complete_pipeline();
         if !self.mark.local.is_empty() {
             self.mark.flush(&c.grey);
             c.wake_workers();
@@ -389,6 +394,9 @@ impl Drop for Mutator {
                 l.publish_counters(&self.collector);
                 self.collector
                     .add_allocated(core::mem::take(&mut l.allocated));
+                // Empty while marking: every scope exit published the grey work (and
+                // completed the barrier pipeline); after marking, `apply_phase` emptied both.
+                debug_assert!(l.mark.is_idle());
                 l.mark.local.clear();
                 l.cache.set_allocate_black(None);
                 l.cache.release_all();
@@ -618,7 +626,7 @@ impl<'m> Scope<'m> {
         if work == 0 {
             return;
         }
-        if c.grey.is_empty() && self.with_local(|l| l.mark.local.is_empty()) {
+        if c.grey.is_empty() && self.with_local(|l| l.mark.is_idle()) {
             self.with_local(|l| l.assist_debt = 0);
             return;
         }
@@ -674,15 +682,17 @@ impl<'m> Scope<'m> {
             if let Some(o) = old
                 && !fault(Fault::NoDeletionBarrier)
             {
-                // SAFETY: `old` was stored in a reachable cell, so it is a live object.
-                unsafe { l.mark.shade(o) };
+                // SAFETY: `old` was stored in a reachable cell, so it is a live object, and
+                // stays so until this cycle's sweep, which waits for this mutator to complete
+                // its pipeline (`publish_marking` at every termination round).
+                unsafe { l.mark.shade_pipelined(o) };
             }
             if l.stack_grey
                 && let Some(n) = new
                 && !fault(Fault::NoInsertionBarrier)
             {
-                // SAFETY: `new` is a pointer the mutator holds in this scope: live.
-                unsafe { l.mark.shade(n) };
+                // SAFETY: `new` is a pointer the mutator holds in this scope: live (as above).
+                unsafe { l.mark.shade_pipelined(n) };
             }
             if l.mark.local.len() >= FLUSH_BATCH {
                 l.publish_marking(self.collector());
@@ -1008,6 +1018,28 @@ mod tests {
         drop((s1, s2));
         let off = c.publish_phase_for_test(PHASE_OFF);
         assert!(c.try_collect_acks(off));
+    }
+
+    #[test]
+    fn a_scope_exit_publishes_what_the_slot_barrier_shaded() {
+        let c = collector();
+        let mut m = c.mutator();
+        c.set_cycle_for_test(1, true);
+        c.publish_phase_for_test(PHASE_PREP);
+        {
+            let s = m.enter();
+            let obj = s.alloc(&LOCKED_NODE).unwrap();
+            c.publish_phase_for_test(PHASE_MARK);
+            s.safepoint();
+            // The deletion half shades `obj` (as if it was just overwritten in a cell): it is
+            // marked, and grey in this mutator's buffers only.
+            s.slot_barrier(Some(obj), None);
+        }
+        assert!(
+            !c.grey.is_empty(),
+            "the barrier's shade is still pending after the scope boundary"
+        );
+        drop(m);
     }
 
     #[test]
