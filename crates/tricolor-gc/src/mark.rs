@@ -106,12 +106,13 @@ pub(crate) const PIPELINE: usize = 16;
 /// How many grey objects a thread keeps before it publishes a batch to the shared queue.
 pub(crate) const FLUSH_BATCH: usize = 256;
 
-/// The shared queue of grey objects.
+/// The shared queue of grey objects. It holds batches (of at most [`FLUSH_BATCH`] objects), so
+/// that publishing or taking a batch costs one queue operation, not one per object.
 pub(crate) struct GreyQueue {
     #[cfg(not(tricolor_loom))]
-    inner: crossbeam_deque::Injector<Grey>,
+    inner: crossbeam_deque::Injector<Vec<Grey>>,
     #[cfg(tricolor_loom)]
-    inner: crate::sync::Mutex<Vec<Grey>>,
+    inner: crate::sync::Mutex<Vec<Vec<Grey>>>,
 }
 
 impl GreyQueue {
@@ -124,41 +125,54 @@ impl GreyQueue {
         }
     }
 
-    /// Moves every object of `batch` to the queue.
-    pub(crate) fn push_all(&self, batch: &mut Vec<Grey>) {
+    fn push_batch(&self, batch: Vec<Grey>) {
         #[cfg(not(tricolor_loom))]
-        for g in batch.drain(..) {
-            self.inner.push(g);
-        }
+        self.inner.push(batch);
         #[cfg(tricolor_loom)]
-        self.inner.lock().unwrap().append(batch);
+        self.inner.lock().unwrap().push(batch);
     }
 
-    /// Takes up to `max` objects into `into`; returns how many it took.
-    pub(crate) fn take(&self, into: &mut Vec<Grey>, max: usize) -> usize {
+    fn take_batch(&self) -> Option<Vec<Grey>> {
         #[cfg(not(tricolor_loom))]
-        {
-            let mut n = 0;
-            while n < max {
-                match self.inner.steal() {
-                    crossbeam_deque::Steal::Success(g) => {
-                        into.push(g);
-                        n += 1;
-                    }
-                    crossbeam_deque::Steal::Empty => break,
-                    crossbeam_deque::Steal::Retry => crate::sync::spin_loop(),
-                }
+        loop {
+            match self.inner.steal() {
+                crossbeam_deque::Steal::Success(b) => return Some(b),
+                crossbeam_deque::Steal::Empty => return None,
+                crossbeam_deque::Steal::Retry => crate::sync::spin_loop(),
             }
-            n
         }
         #[cfg(tricolor_loom)]
-        {
-            let mut q = self.inner.lock().unwrap();
-            let n = q.len().min(max);
-            let at = q.len() - n;
-            into.extend(q.drain(at..));
-            n
+        self.inner.lock().unwrap().pop()
+    }
+
+    /// Moves every object of `batch` to the queue, in batches of at most [`FLUSH_BATCH`].
+    pub(crate) fn push_all(&self, batch: &mut Vec<Grey>) {
+        while batch.len() > FLUSH_BATCH {
+            self.push_batch(batch.split_off(batch.len() - FLUSH_BATCH));
         }
+        if !batch.is_empty() {
+            self.push_batch(core::mem::replace(batch, Vec::with_capacity(FLUSH_BATCH)));
+        }
+    }
+
+    /// Takes one batch, up to `max` objects of it, into `into` (the rest goes back); returns
+    /// how many it took.
+    pub(crate) fn take(&self, into: &mut Vec<Grey>, max: usize) -> usize {
+        let Some(mut b) = self.take_batch() else {
+            return 0;
+        };
+        if b.len() > max {
+            let keep = b.split_off(b.len() - max);
+            self.push_batch(b);
+            b = keep;
+        }
+        let n = b.len();
+        if into.is_empty() {
+            *into = b;
+        } else {
+            into.append(&mut b);
+        }
+        n
     }
 
     /// Whether the queue looks empty (it may change at once).
@@ -176,10 +190,7 @@ impl GreyQueue {
     /// Drops everything in the queue. Only called between cycles, when no thread can be
     /// pushing (every mutator has left the previous cycle's marking mode).
     pub(crate) fn clear(&self) {
-        let mut sink = Vec::new();
-        while self.take(&mut sink, usize::MAX) > 0 {
-            sink.clear();
-        }
+        while self.take_batch().is_some() {}
     }
 }
 
