@@ -2,7 +2,8 @@
 # The loom model checks as CI runs them (called by `.ci/run` and `just loom`): every test of the
 # loom-tests crate, release build, `--cfg tricolor_loom`, target dir `target/loom`, each model
 # at the preemption bound recorded in loom-tests/README.md — 3, except the tests listed in
-# P2_ONLY, which run at 2 (a negative control that fails after ~10 s at 2 but ~1 min at 3).
+# P2_ONLY, which run at 2 (a negative control that fails after ~10 s at 2 but ~1 min at 3, and
+# the assist model, about 2 minutes at 2 and far longer at 3).
 #
 # With LOOM_MAX_PREEMPTIONS set, runs every test at that bound instead (e.g. a deeper manual
 # run: `LOOM_MAX_PREEMPTIONS=4 loom-tests/run.sh`). Extra arguments go to the test binaries
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTFLAGS="--cfg tricolor_loom"
 
-P2_ONLY=(negative_control_single_step_mark_start)
+P2_ONLY=(negative_control_single_step_mark_start assists_wait_for_tracing_to_start negative_control_early_assist)
 
 loom_test() {
     local bound=$1

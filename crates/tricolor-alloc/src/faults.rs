@@ -30,6 +30,9 @@ pub enum Fault {
     IgnoreResurrections,
     /// Tracing starts without waiting for every mutator to acknowledge mark start.
     NoMarkStartWait,
+    /// Mark assists trace before tracing has started (before every mutator has acknowledged
+    /// mark start).
+    EarlyAssist,
     /// Stacks may turn black before every mutator has its barriers on.
     NoSnapshotWait,
     /// Mark start is one step: objects turn black while some mutators lack barriers.

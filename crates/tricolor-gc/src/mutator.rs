@@ -618,7 +618,9 @@ impl<'m> Scope<'m> {
         let work = self.with_local(|l| {
             let owed = (bytes as f64 * c.assist_ratio()) as usize;
             l.assist_debt = (l.assist_debt + owed).min(ASSIST_MAX_DEBT);
-            if l.assist_debt < ASSIST_SLICE / 4 || !c.tracing_started(l.cycle) {
+            if l.assist_debt < ASSIST_SLICE / 4
+                || !(c.tracing_started(l.cycle) || fault(Fault::EarlyAssist))
+            {
                 return 0;
             }
             l.assist_debt.min(ASSIST_SLICE)
@@ -643,6 +645,16 @@ impl<'m> Scope<'m> {
             .zip(crate::stats::thread_cpu_time())
             .map(|(a, b)| b.saturating_sub(a));
         c.stats.record_assist(t.elapsed(), on_cpu);
+    }
+
+    /// Runs a mark assist of `work` bytes of scan work now, as if the mutator had allocated
+    /// enough to owe it (for the loom models; not a stable API).
+    #[doc(hidden)]
+    pub fn __assist(&self, work: usize) {
+        self.with_local(|l| l.assist_debt = work.min(ASSIST_MAX_DEBT));
+        if self.with_local(|l| l.blacken) {
+            self.assist(0);
+        }
     }
 
     /// Completes an allocation after the value is written: a mutator whose stack is still grey

@@ -314,6 +314,13 @@ impl core::fmt::Debug for Mutation<'_> {
 }
 
 impl<'gc> Mutation<'gc> {
+    /// Runs a mark assist of `work` bytes of scan work now, if this mutator is marking (for the
+    /// loom models; not a stable API).
+    #[doc(hidden)]
+    pub fn __assist(&self, work: usize) {
+        self.scope.__assist(work);
+    }
+
     /// The heap this scope belongs to.
     pub fn heap(&self) -> &'gc Heap {
         self.heap
