@@ -43,6 +43,8 @@ use core::ptr::NonNull;
 use tricolor_alloc::{Allocator, MarkParity, MarkSite};
 
 use crate::header::{Epoch, Header};
+#[cfg(not(tricolor_loom))]
+use crate::sync::Ordering;
 use crate::trace::Tracer;
 
 /// Scan work charged per edge of a large object traced in parts, in bytes. An edge costs what
@@ -106,13 +108,25 @@ pub(crate) const PIPELINE: usize = 16;
 /// How many grey objects a thread keeps before it publishes a batch to the shared queue.
 pub(crate) const FLUSH_BATCH: usize = 256;
 
+/// Empty batch buffers kept for reuse, at most.
+#[cfg(not(tricolor_loom))]
+const SPARE_BATCHES: usize = 64;
+
 /// The shared queue of grey objects. It holds batches (of at most [`FLUSH_BATCH`] objects), so
-/// that publishing or taking a batch costs one queue operation, not one per object.
+/// that publishing or taking a batch costs one queue operation, not one per object. Emptied
+/// batch buffers go to a small pool and are reused: a buffer is usually filled by one thread
+/// and emptied by another, and handing it to `free` there would contend for the malloc arena
+/// of the thread that allocated it (a mutator blocked on that lock in the middle of an assist).
 pub(crate) struct GreyQueue {
     #[cfg(not(tricolor_loom))]
     inner: crossbeam_deque::Injector<Vec<Grey>>,
     #[cfg(tricolor_loom)]
     inner: crate::sync::Mutex<Vec<Vec<Grey>>>,
+    #[cfg(not(tricolor_loom))]
+    spare: crossbeam_deque::Injector<Vec<Grey>>,
+    /// Buffers in `spare` (approximately: it only bounds the pool).
+    #[cfg(not(tricolor_loom))]
+    spare_len: crate::sync::AtomicUsize,
 }
 
 impl GreyQueue {
@@ -122,7 +136,42 @@ impl GreyQueue {
             inner: crossbeam_deque::Injector::new(),
             #[cfg(tricolor_loom)]
             inner: crate::sync::Mutex::new(Vec::new()),
+            #[cfg(not(tricolor_loom))]
+            spare: crossbeam_deque::Injector::new(),
+            #[cfg(not(tricolor_loom))]
+            spare_len: crate::sync::AtomicUsize::new(0),
         }
+    }
+
+    /// An empty batch buffer: a spare one if any.
+    fn fresh(&self) -> Vec<Grey> {
+        #[cfg(not(tricolor_loom))]
+        if let crossbeam_deque::Steal::Success(v) = self.spare.steal() {
+            self.spare_len.fetch_sub(1, Ordering::Relaxed);
+            return v;
+        }
+        Vec::with_capacity(FLUSH_BATCH)
+    }
+
+    /// Keeps an emptied batch buffer for reuse (or frees it if the pool is full).
+    #[cfg(not(tricolor_loom))]
+    fn recycle(&self, mut v: Vec<Grey>) {
+        if v.capacity() < FLUSH_BATCH {
+            return;
+        }
+        // Relaxed: the count only bounds the pool; the buffers travel through the injector.
+        if self.spare_len.fetch_add(1, Ordering::Relaxed) < SPARE_BATCHES {
+            v.clear();
+            self.spare.push(v);
+        } else {
+            self.spare_len.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Under loom buffers are not pooled (the model needs no allocator behaviour).
+    #[cfg(tricolor_loom)]
+    fn recycle(&self, v: Vec<Grey>) {
+        drop(v);
     }
 
     fn push_batch(&self, batch: Vec<Grey>) {
@@ -151,7 +200,8 @@ impl GreyQueue {
             self.push_batch(batch.split_off(batch.len() - FLUSH_BATCH));
         }
         if !batch.is_empty() {
-            self.push_batch(core::mem::replace(batch, Vec::with_capacity(FLUSH_BATCH)));
+            let fresh = self.fresh();
+            self.push_batch(core::mem::replace(batch, fresh));
         }
     }
 
@@ -168,9 +218,10 @@ impl GreyQueue {
         }
         let n = b.len();
         if into.is_empty() {
-            *into = b;
+            self.recycle(core::mem::replace(into, b));
         } else {
             into.append(&mut b);
+            self.recycle(b);
         }
         n
     }
@@ -190,7 +241,9 @@ impl GreyQueue {
     /// Drops everything in the queue. Only called between cycles, when no thread can be
     /// pushing (every mutator has left the previous cycle's marking mode).
     pub(crate) fn clear(&self) {
-        while self.take_batch().is_some() {}
+        while let Some(b) = self.take_batch() {
+            self.recycle(b);
+        }
     }
 }
 
