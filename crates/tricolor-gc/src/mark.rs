@@ -539,7 +539,7 @@ impl MarkContext {
 }
 
 #[cfg(all(test, not(tricolor_loom)))]
-mod tests {
+pub(crate) mod tests {
     use std::cell::RefCell;
 
     use tricolor_alloc::ThreadCache;
@@ -606,7 +606,7 @@ mod tests {
     };
 
     /// A leaf that has a trace function (so it is pushed grey) but no children.
-    static GREY_LEAF: TypeDesc = TypeDesc {
+    pub(crate) static GREY_LEAF: TypeDesc = TypeDesc {
         trace: Some(trace_nothing),
         name: || "grey leaf",
         ..LEAF

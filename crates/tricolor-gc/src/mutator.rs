@@ -967,18 +967,10 @@ mod tests {
 
     /// Needs a claim (it stands for an object with a lock cell); has nothing to trace.
     static LOCKED_NODE: TypeDesc = TypeDesc {
-        size: 16,
-        align: 8,
-        class: 2,
-        trace: Some(trace_nothing),
-        drop: None,
         needs_claim: true,
         name: || "locked node",
+        ..crate::mark::tests::GREY_LEAF
     };
-
-    unsafe fn trace_nothing(_: NonNull<Header>, _: &mut crate::trace::Tracer, _: usize) -> bool {
-        false
-    }
 
     #[test]
     fn assists_wait_until_every_mutator_has_passed_mark_start() {
