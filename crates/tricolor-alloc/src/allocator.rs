@@ -69,6 +69,34 @@ impl MarkSite {
     };
 }
 
+/// The span a marker last set a mark bit in, so that marking the next object of the same span
+/// (objects allocated together tend to be reached together) skips the page-table walk of
+/// [`Allocator::mark_site_live`]. Filled in by [`Allocator::mark_site`] (when the span's
+/// metadata is in the cache) and used by [`Allocator::mark_site_hinted`].
+///
+/// A hint is only as good as the span's use: it must be forgotten ([`SpanHint::EMPTY`])
+/// whenever a span may have been freed since it was taken, that is, at least once between the
+/// end of one cycle's marking and the start of the next (spans are freed only by sweeping).
+#[derive(Debug, Clone, Copy)]
+pub struct SpanHint {
+    base: usize,
+    len: usize,
+    span: NonNull<Span>,
+}
+
+// SAFETY: as for `MarkSite`: an address range and a reference to a span struct, used only
+// through the allocator's `unsafe` `mark_site_hinted`.
+unsafe impl Send for SpanHint {}
+
+impl SpanHint {
+    /// No span: every lookup walks the page table.
+    pub const EMPTY: SpanHint = SpanHint {
+        base: 0,
+        len: 0,
+        span: NonNull::dangling(),
+    };
+}
+
 /// Configuration of an [`Allocator`].
 #[derive(Debug, Clone, Copy)]
 pub struct AllocConfig {
@@ -342,17 +370,58 @@ impl Allocator {
         }
     }
 
-    /// [`Allocator::mark_live`] at a site found by [`Allocator::mark_site_live`].
+    /// [`Allocator::mark_site_live`], or, if `obj` lies in `hint`'s span, that span without a
+    /// lookup.
     ///
     /// # Safety
     ///
-    /// `site` must come from this allocator's `mark_site_live`, and its object must still lie
-    /// in the same in-use span (it is live: nothing has freed it since the lookup).
+    /// `obj` must lie in an in-use span of this allocator, and `hint` must be
+    /// [`SpanHint::EMPTY`] or filled in by this allocator's `mark_site` with no span freed
+    /// since (see [`SpanHint`]).
     #[inline(always)]
-    pub unsafe fn mark_site(&self, site: MarkSite, parity: MarkParity) -> Option<usize> {
+    pub unsafe fn mark_site_hinted(&self, obj: NonNull<u8>, hint: &SpanHint) -> MarkSite {
+        let addr = obj.as_ptr().addr();
+        if addr.wrapping_sub(hint.base) < hint.len {
+            debug_assert!(
+                self.span_of(addr)
+                    .is_some_and(|s| core::ptr::eq(s, hint.span.as_ptr())),
+                "mark_site_hinted: stale hint for {obj:p}"
+            );
+            // The span was in use over [base, base + len) when the hint was taken and none has
+            // been freed since, so it is still `obj`'s span.
+            MarkSite {
+                span: hint.span,
+                addr,
+            }
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.mark_site_live(obj) }
+        }
+    }
+
+    /// [`Allocator::mark_live`] at a site found by [`Allocator::mark_site_live`] or
+    /// [`Allocator::mark_site_hinted`]; leaves the site's span in `hint`.
+    ///
+    /// # Safety
+    ///
+    /// `site` must come from this allocator's `mark_site_live`/`mark_site_hinted`, and its
+    /// object must still lie in the same in-use span (it is live: nothing has freed it since
+    /// the lookup).
+    #[inline(always)]
+    pub unsafe fn mark_site(
+        &self,
+        site: MarkSite,
+        parity: MarkParity,
+        hint: &mut SpanHint,
+    ) -> Option<usize> {
         // SAFETY: span structs live as long as the allocator, and the caller guarantees the
         // span is still the in-use span of the object.
         let span = unsafe { site.span.as_ref() };
+        *hint = SpanHint {
+            base: span.base(),
+            len: span.npages() * PAGE_SIZE,
+            span: site.span,
+        };
         span.set_mark(parity, span.slot_index_live(site.addr))
             .then(|| span.elem_size())
     }

@@ -119,3 +119,54 @@ fn large_object_lookups() {
     assert_eq!(heap.mark(p, parity), None);
     heap.check_invariants();
 }
+
+#[test]
+fn span_hints_skip_the_lookup_only_inside_their_span() {
+    use tricolor_alloc::SpanHint;
+
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let parity = heap.mark_parity();
+    // Two classes, so the objects are in different spans; two spans' worth of the first, so
+    // its objects cross a span boundary too.
+    let (a, b) = (1u8, 5u8);
+    let mut alloc = |class: u8, n: usize| -> Vec<NonNull<u8>> {
+        (0..n)
+            .map(|_| match cache.alloc_fast(class) {
+                Some(p) => p,
+                None => cache.alloc_slow(class).unwrap(),
+            })
+            .collect()
+    };
+    let xs = alloc(a, 2 * class_objects(a));
+    let ys = alloc(b, 4);
+    let span_of = |p: NonNull<u8>| heap.span_of(p.as_ptr() as usize).unwrap() as *const _;
+    let mut hint = SpanHint::EMPTY;
+    let mut marked = Vec::new();
+    // Mark every other object, alternating between the classes and walking `xs` across its
+    // span boundary: each mark goes through the hint left by the previous one.
+    for (i, &x) in xs.iter().enumerate().step_by(2) {
+        let y = ys[i / 2 % ys.len()];
+        for p in [x, y] {
+            // SAFETY: `p` is allocated (in an in-use span); no span has been freed since the
+            // hint was taken (nothing was swept).
+            let site = unsafe { heap.mark_site_hinted(p, &hint) };
+            // SAFETY: `site` was just looked up for `p`, which is still allocated.
+            let newly = unsafe { heap.mark_site(site, parity, &mut hint) };
+            assert_eq!(newly.is_some(), !marked.contains(&p), "object {i}");
+            marked.push(p);
+            assert!(heap.is_marked(p, parity));
+            // The hint now names `p`'s span: an object of that span is found through it.
+            // SAFETY: as above.
+            let again = unsafe { heap.mark_site_hinted(p, &hint) };
+            // SAFETY: as above.
+            assert_eq!(unsafe { heap.mark_site(again, parity, &mut hint) }, None);
+        }
+    }
+    // Exactly the marked objects are marked: no hint put a bit into the wrong span.
+    for p in xs.iter().chain(&ys) {
+        assert_eq!(heap.is_marked(*p, parity), marked.contains(p), "{p:p}");
+    }
+    // The walk crossed from one span of `a` to another.
+    assert_ne!(span_of(xs[0]), span_of(*xs.last().unwrap()));
+}

@@ -40,7 +40,7 @@
 
 use core::ptr::NonNull;
 
-use tricolor_alloc::{Allocator, MarkParity, MarkSite};
+use tricolor_alloc::{Allocator, MarkParity, MarkSite, SpanHint};
 
 use crate::header::{Epoch, Header};
 #[cfg(not(tricolor_loom))]
@@ -271,6 +271,9 @@ pub struct MarkContext {
     pipe: [(NonNull<Header>, MarkSite); PIPELINE],
     pipe_head: usize,
     pipe_len: usize,
+    /// The span the pipeline last marked in (forgotten whenever marking ends or starts, so it
+    /// never outlives the span's use: spans are freed only by sweeping).
+    hint: SpanHint,
 }
 
 // SAFETY: the context names its allocator by address; the allocator is `Sync` and outlives every
@@ -291,6 +294,7 @@ impl MarkContext {
             pipe: [(NonNull::dangling(), MarkSite::EMPTY); PIPELINE],
             pipe_head: 0,
             pipe_len: 0,
+            hint: SpanHint::EMPTY,
         }
     }
 
@@ -300,6 +304,7 @@ impl MarkContext {
         self.epoch = epoch;
         self.local.clear();
         debug_assert_eq!(self.pipe_len, 0, "edges left in the pipeline across cycles");
+        self.hint = SpanHint::EMPTY;
         self.produced = false;
         self.marked_bytes = 0;
         self.scanned_bytes = 0;
@@ -354,8 +359,9 @@ impl MarkContext {
     /// `obj` must be the header of a live object of this context's heap.
     #[inline]
     pub(crate) unsafe fn shade_pipelined(&mut self, obj: NonNull<Header>) {
-        // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span.
-        let site = unsafe { self.alloc().mark_site_live(obj.cast()) };
+        // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span; the hint
+        // was taken in this cycle's marking, during which no span is freed.
+        let site = unsafe { self.alloc().mark_site_hinted(obj.cast(), &self.hint) };
         crate::sync::prefetch(obj.as_ptr());
         let entry = (obj, site);
         if self.pipe_len < PIPELINE {
@@ -374,6 +380,7 @@ impl MarkContext {
     /// once sweeping may have begun, and everything reachable is marked already).
     pub(crate) fn discard_pipeline(&mut self) {
         self.pipe_len = 0;
+        self.hint = SpanHint::EMPTY;
     }
 
     /// Whether the context holds no grey work (local stack and pipeline empty).
@@ -399,8 +406,11 @@ impl MarkContext {
     /// `site` must be `obj`'s site from this context's allocator, and `obj` still live.
     #[inline(always)]
     unsafe fn shade_site(&mut self, obj: NonNull<Header>, site: MarkSite) {
+        let mut hint = self.hint;
         // SAFETY: forwarded from the caller.
-        if let Some(size) = unsafe { self.alloc().mark_site(site, self.parity) } {
+        let marked = unsafe { self.alloc().mark_site(site, self.parity, &mut hint) };
+        self.hint = hint;
+        if let Some(size) = marked {
             self.newly_marked(obj, size);
         }
     }
