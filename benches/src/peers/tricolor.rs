@@ -10,7 +10,8 @@
 //! * binary-trees: `Option<(Gc, Gc)>` children, immutable (built bottom-up).
 //! * GCBench: `GcCell<Option<Gc<_>>>` children (the slot barrier) for the top-down `Populate`.
 //! * churn: the window is one rooted GC object, a `Vec<GcCell<Option<Gc<[u64; 4]>>>>` ring
-//!   buffer, written with `GcCell::replace` (see `churn_range` for why not a `RefLock`).
+//!   buffer, read with `GcCell::get` and written with `GcCell::set` (see `churn_range` for why
+//!   not a `RefLock`).
 //! * latency: the list heads are a `Vec<GcCell<_>>` in one rooted object, so replacing a head is
 //!   a slot-barriered store and tracing the 1 M-entry array never blocks the mutator.
 
@@ -219,9 +220,11 @@ type Ring<'gc> = Vec<GcCell<Option<Gc<'gc, Payload>>>>;
 /// One thread's share of churn on `heap`, with its own mutator and its own rooted window, one
 /// scope per [`BATCH`] allocations.
 ///
-/// Each store into the window is a `GcCell::replace` (an atomic swap, plus the slot barrier —
-/// shade the evicted object — while a cycle is marking); the mark worker traces the window
-/// concurrently. The alternative, a `RefLock<Vec<Option<Gc<_>>>>` borrowed once per batch, was
+/// Each eviction reads the slot (`GcCell::get`) and stores the new object (`GcCell::set`: a
+/// plain store, or, while a cycle is marking, an atomic swap plus the slot barrier, which shades
+/// the evicted object); the mark worker traces the window concurrently. (`GcCell::replace`
+/// does the same in one call but is always a swap, because it must return the exact old value
+/// when threads race on one cell; only this thread writes its window.) The alternative, a `RefLock<Vec<Option<Gc<_>>>>` borrowed once per batch, was
 /// 1.3–1.8× slower here: its object barrier makes the *mutator* trace all 100,000 slots at the
 /// first borrow of every cycle (and again at the end of that borrow while its stack is still
 /// grey, and at every borrow during mark-start step 1).
@@ -241,7 +244,9 @@ fn churn_range(heap: &Heap, range: Range<u64>, window: usize) -> u64 {
             let mut s = 0u64;
             for i in k..end {
                 let h = Gc::new(mc, churn::payload(i));
-                let old = ring[next].replace(mc, Some(h));
+                let slot = &ring[next];
+                let old = slot.get();
+                slot.set(mc, Some(h));
                 next += 1;
                 if next == window {
                     next = 0;

@@ -127,7 +127,15 @@ impl<'gc, V: SlotValue<'gc>> GcCell<V> {
     /// Stores `value`, through the slot barrier.
     #[inline]
     pub fn set(&self, mc: &Mutation<'gc>, value: V) {
-        self.replace(mc, value);
+        if mc.scope.is_marking() {
+            self.replace(mc, value);
+        } else {
+            // No cycle is marking for this mutator, so the old value needs no barrier and need
+            // not be known: a plain store, not a swap (which would wait for this thread's
+            // earlier stores, such as the new target's initialisation, to drain first).
+            // Release: publishes the new target's initialisation to readers and mark workers.
+            self.raw.store(value.into_raw(), Ordering::Release);
+        }
     }
 
     /// Stores `value` and returns the old value, through the slot barrier.
