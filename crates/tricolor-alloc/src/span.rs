@@ -78,16 +78,26 @@ pub(crate) const SPAN_FREE: u8 = 0;
 /// `Span::state`: its pages are allocated and hold objects.
 pub(crate) const SPAN_IN_USE: u8 = 1;
 
+/// Eight bitmap words on a cache line of their own.
+#[repr(C, align(64))]
+struct BitLine([AtomicU64; 8]);
+
 /// Metadata of one span. See the module docs for the fields, their protection and the state
 /// machine. Obtained through [`Allocator::span_of`](crate::Allocator::span_of); lives as long
 /// as the allocator.
+///
+/// The struct and its bitmaps each start on a cache line and share none with other
+/// allocations: marking threads set bits in one span while a mutator allocating black sets
+/// bits in another (and the owners of others write their counters), and on shared lines those
+/// writes would evict each other's lines across cores.
+#[repr(align(64))]
 pub struct Span {
     class: u8,
     nelems: usize,
     elem_size: usize,
     div_magic: u32,
     nwords: usize,
-    bits: Box<[AtomicU64]>,
+    bits: Box<[BitLine]>,
     base: AtomicUsize,
     npages: AtomicUsize,
     pub(crate) state: AtomicU8,
@@ -140,7 +150,9 @@ impl Span {
             elem_size,
             div_magic: class_div_magic(class),
             nwords,
-            bits: (0..3 * nwords).map(|_| AtomicU64::new(0)).collect(),
+            bits: (0..(3 * nwords).div_ceil(8))
+                .map(|_| BitLine(core::array::from_fn(|_| AtomicU64::new(0))))
+                .collect(),
             base: AtomicUsize::new(0),
             npages: AtomicUsize::new(0),
             state: AtomicU8::new(SPAN_FREE),
@@ -159,7 +171,7 @@ impl Span {
         debug_assert!(self.class == 0 || npages == class_pages(self.class));
         self.base.store(base, Ordering::Relaxed);
         self.npages.store(npages, Ordering::Relaxed);
-        for w in self.bits.iter() {
+        for w in self.bits.iter().flat_map(|line| &line.0) {
             w.store(0, Ordering::Relaxed);
         }
         self.freeindex.store(0, Ordering::Relaxed);
@@ -230,13 +242,19 @@ impl Span {
     /// Word `w` of the allocation bitmap.
     #[inline]
     pub(crate) fn alloc_word(&self, w: usize) -> &AtomicU64 {
-        &self.bits[w]
+        self.bit_word(w)
     }
 
     /// Word `w` of mark bitmap `parity`.
     #[inline]
     pub(crate) fn mark_word(&self, parity: MarkParity, w: usize) -> &AtomicU64 {
-        &self.bits[(1 + (parity as usize & 1)) * self.nwords + w]
+        self.bit_word((1 + (parity as usize & 1)) * self.nwords + w)
+    }
+
+    /// Word `i` of `[alloc | mark[0] | mark[1]]`.
+    #[inline(always)]
+    fn bit_word(&self, i: usize) -> &AtomicU64 {
+        &self.bits[i / 8].0[i % 8]
     }
 
     /// The bits of word `w` that stand for real slots.
