@@ -97,6 +97,60 @@ impl SpanHint {
     };
 }
 
+/// Mark bits gathered for one word of one span's mark bitmap, to be set together by one atomic
+/// OR ([`Allocator::flush_mark_word`]) rather than one read-modify-write per object: objects
+/// allocated together tend to be reached together, so successive marks often fall in one word.
+#[derive(Debug, Clone, Copy)]
+pub struct MarkWord {
+    span: NonNull<Span>,
+    word: usize,
+    bits: u64,
+}
+
+// SAFETY: as for `MarkSite`: a reference to a span struct and bit positions, used only through
+// the allocator's `unsafe` methods.
+unsafe impl Send for MarkWord {}
+
+impl MarkWord {
+    /// No bits gathered.
+    pub const EMPTY: MarkWord = MarkWord {
+        span: NonNull::dangling(),
+        word: 0,
+        bits: 0,
+    };
+
+    /// Whether no bit is gathered.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.bits == 0
+    }
+}
+
+/// The objects a flushed [`MarkWord`] newly marked: each one's slot base and size, in address
+/// order.
+#[derive(Debug, Clone)]
+pub struct NewlyMarked {
+    /// The first slot of the word (with the heap mapping's provenance).
+    first: *mut u8,
+    elem_size: usize,
+    bits: u64,
+}
+
+impl Iterator for NewlyMarked {
+    type Item = (NonNull<u8>, usize);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.bits == 0 {
+            return None;
+        }
+        let i = self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        // Slots lie in the reservation, which does not start at 0.
+        NonNull::new(self.first.wrapping_add(i * self.elem_size)).map(|p| (p, self.elem_size))
+    }
+}
+
 /// Configuration of an [`Allocator`].
 #[derive(Debug, Clone, Copy)]
 pub struct AllocConfig {
@@ -345,6 +399,83 @@ impl Allocator {
         let span = unsafe { self.arenas.span_of_live(addr) };
         span.set_mark(parity, span.slot_index_live(addr))
             .then(|| span.elem_size())
+    }
+
+    /// Gathers `site`'s mark bit into `pending` (leaving the site's span in `hint`, as
+    /// [`Allocator::mark_site`] does). If `pending` holds bits of another word, those are set
+    /// first ([`Allocator::flush_mark_word`]) and the objects they newly marked are returned.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Allocator::mark_site`], and `pending` must be [`MarkWord::EMPTY`] or filled
+    /// by this allocator's `mark_site_gathered` in the current cycle's marking (its objects
+    /// are live and no span has been freed since).
+    #[inline(always)]
+    pub unsafe fn mark_site_gathered(
+        &self,
+        site: MarkSite,
+        parity: MarkParity,
+        hint: &mut SpanHint,
+        pending: &mut MarkWord,
+    ) -> Option<NewlyMarked> {
+        // SAFETY: span structs live as long as the allocator, and the caller guarantees the
+        // span is still the in-use span of the object.
+        let span = unsafe { site.span.as_ref() };
+        *hint = SpanHint {
+            base: span.base(),
+            len: span.npages() * PAGE_SIZE,
+            span: site.span,
+        };
+        let idx = span.slot_index_live(site.addr);
+        let (word, bit) = (idx / 64, 1u64 << (idx % 64));
+        if pending.span == site.span && pending.word == word {
+            pending.bits |= bit;
+            return None;
+        }
+        // SAFETY: forwarded from the caller.
+        let flushed = unsafe { self.flush_mark_word(pending, parity) };
+        *pending = MarkWord {
+            span: site.span,
+            word,
+            bits: bit,
+        };
+        flushed
+    }
+
+    /// Sets the bits gathered in `pending` in `mark[parity]` with one atomic OR and empties
+    /// it; returns the objects this call newly marked (those whose bits were clear), if any.
+    ///
+    /// # Safety
+    ///
+    /// `pending` must be [`MarkWord::EMPTY`] or filled by this allocator's
+    /// `mark_site_gathered` in the current cycle's marking.
+    #[inline]
+    pub unsafe fn flush_mark_word(
+        &self,
+        pending: &mut MarkWord,
+        parity: MarkParity,
+    ) -> Option<NewlyMarked> {
+        let bits = core::mem::replace(&mut pending.bits, 0);
+        if bits == 0 {
+            return None;
+        }
+        // SAFETY: the caller guarantees the span is still the in-use span of the gathered
+        // objects (they are live), and span structs live as long as the allocator.
+        let span = unsafe { pending.span.as_ref() };
+        let word = span.mark_word(parity, pending.word);
+        // Relaxed, and test first: as in `Span::set_mark`.
+        let want = bits & !word.load(Ordering::Relaxed);
+        if want == 0 {
+            return None;
+        }
+        let newly = want & !word.fetch_or(want, Ordering::Relaxed);
+        (newly != 0).then(|| NewlyMarked {
+            first: self
+                .arenas
+                .ptr_at(span.base() + pending.word * 64 * span.elem_size()),
+            elem_size: span.elem_size(),
+            bits: newly,
+        })
     }
 
     /// Looks up the span of a live object ahead of marking it, and starts loading the span's

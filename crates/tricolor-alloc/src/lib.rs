@@ -63,7 +63,7 @@ mod sweep;
 #[doc(hidden)]
 pub mod sync;
 
-pub use allocator::{AllocConfig, Allocator, FreeHook, MarkSite, SpanHint};
+pub use allocator::{AllocConfig, Allocator, FreeHook, MarkSite, MarkWord, NewlyMarked, SpanHint};
 pub use cache::ThreadCache;
 pub use error::AllocError;
 pub use scavenge::SCAVENGE_CHUNK_PAGES;

@@ -170,3 +170,68 @@ fn span_hints_skip_the_lookup_only_inside_their_span() {
     // The walk crossed from one span of `a` to another.
     assert_ne!(span_of(xs[0]), span_of(*xs.last().unwrap()));
 }
+
+#[test]
+fn gathered_marks_are_set_once_per_word_and_report_exactly_the_newly_marked() {
+    use tricolor_alloc::{MarkWord, SpanHint};
+
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let parity = heap.mark_parity();
+    let class = 2u8;
+    let size = class_size(class);
+    // Three spans' worth, so the walk crosses bitmap words and spans.
+    let objs: Vec<NonNull<u8>> = (0..3 * class_objects(class))
+        .map(|_| match cache.alloc_fast(class) {
+            Some(p) => p,
+            None => cache.alloc_slow(class).unwrap(),
+        })
+        .collect();
+    // Some objects are marked already (as if by another thread).
+    for p in objs.iter().step_by(5) {
+        heap.mark(*p, parity);
+    }
+    let (mut hint, mut pending) = (SpanHint::EMPTY, MarkWord::EMPTY);
+    let mut reported = Vec::new();
+    // Every third object, each twice in a row (a duplicate edge).
+    for p in objs.iter().step_by(3).flat_map(|p| [*p, *p]) {
+        // SAFETY: `p` is allocated; nothing is swept during the walk, so `hint` and `pending`
+        // stay valid.
+        let flushed = unsafe {
+            let site = heap.mark_site_hinted(p, &hint);
+            heap.mark_site_gathered(site, parity, &mut hint, &mut pending)
+        };
+        reported.extend(flushed.into_iter().flatten());
+        // Gathered bits are not set before the flush.
+        if !pending.is_empty() && (objs.iter().position(|q| *q == p).unwrap() % 5 != 0) {
+            assert!(
+                !heap.is_marked(p, parity),
+                "set before its word was flushed"
+            );
+        }
+    }
+    // SAFETY: as above.
+    reported.extend(
+        unsafe { heap.flush_mark_word(&mut pending, parity) }
+            .into_iter()
+            .flatten(),
+    );
+    assert!(pending.is_empty());
+    let expected: Vec<(NonNull<u8>, usize)> = objs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0 && i % 5 != 0)
+        .map(|(_, p)| (*p, size))
+        .collect();
+    assert_eq!(
+        reported, expected,
+        "each newly marked object once, in order"
+    );
+    for (i, p) in objs.iter().enumerate() {
+        assert_eq!(
+            heap.is_marked(*p, parity),
+            i % 3 == 0 || i % 5 == 0,
+            "object {i}"
+        );
+    }
+}

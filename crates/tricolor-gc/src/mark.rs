@@ -40,7 +40,7 @@
 
 use core::ptr::NonNull;
 
-use tricolor_alloc::{Allocator, MarkParity, MarkSite, SpanHint};
+use tricolor_alloc::{Allocator, MarkParity, MarkSite, MarkWord, NewlyMarked, SpanHint};
 
 use crate::header::{Epoch, Header};
 #[cfg(not(tricolor_loom))]
@@ -268,12 +268,15 @@ pub struct MarkContext {
     /// loaded, to be shaded [`PIPELINE`] edges later (`pipe_len` of them from `pipe_head`,
     /// circularly). A mark worker's is empty whenever `drain` is not running; a mutator's may
     /// hold slot-barrier shades until it next publishes its grey work.
-    pipe: [(NonNull<Header>, MarkSite); PIPELINE],
+    pipe: [MarkSite; PIPELINE],
     pipe_head: usize,
     pipe_len: usize,
     /// The span the pipeline last marked in (forgotten whenever marking ends or starts, so it
     /// never outlives the span's use: spans are freed only by sweeping).
     hint: SpanHint,
+    /// Mark bits the pipeline has gathered for one bitmap word and not set yet: part of the
+    /// pipeline (completed and discarded with it).
+    pending: MarkWord,
 }
 
 // SAFETY: the context names its allocator by address; the allocator is `Sync` and outlives every
@@ -291,10 +294,11 @@ impl MarkContext {
             produced: false,
             marked_bytes: 0,
             scanned_bytes: 0,
-            pipe: [(NonNull::dangling(), MarkSite::EMPTY); PIPELINE],
+            pipe: [MarkSite::EMPTY; PIPELINE],
             pipe_head: 0,
             pipe_len: 0,
             hint: SpanHint::EMPTY,
+            pending: MarkWord::EMPTY,
         }
     }
 
@@ -303,7 +307,10 @@ impl MarkContext {
         self.parity = parity;
         self.epoch = epoch;
         self.local.clear();
-        debug_assert_eq!(self.pipe_len, 0, "edges left in the pipeline across cycles");
+        debug_assert!(
+            self.pipe_len == 0 && self.pending.is_empty(),
+            "edges left in the pipeline across cycles"
+        );
         self.hint = SpanHint::EMPTY;
         self.produced = false;
         self.marked_bytes = 0;
@@ -363,16 +370,15 @@ impl MarkContext {
         // was taken in this cycle's marking, during which no span is freed.
         let site = unsafe { self.alloc().mark_site_hinted(obj.cast(), &self.hint) };
         crate::sync::prefetch(obj.as_ptr());
-        let entry = (obj, site);
         if self.pipe_len < PIPELINE {
-            self.pipe[(self.pipe_head + self.pipe_len) % PIPELINE] = entry;
+            self.pipe[(self.pipe_head + self.pipe_len) % PIPELINE] = site;
             self.pipe_len += 1;
         } else {
-            let (old, old_site) = core::mem::replace(&mut self.pipe[self.pipe_head], entry);
+            let old_site = core::mem::replace(&mut self.pipe[self.pipe_head], site);
             self.pipe_head = (self.pipe_head + 1) % PIPELINE;
             // SAFETY: every entry was a live object when it entered the pipeline, and objects
             // reachable in this cycle stay live (and in their span) until its sweep.
-            unsafe { self.shade_site(old, old_site) };
+            unsafe { self.shade_site(old_site) };
         }
     }
 
@@ -380,43 +386,67 @@ impl MarkContext {
     /// once sweeping may have begun, and everything reachable is marked already).
     pub(crate) fn discard_pipeline(&mut self) {
         self.pipe_len = 0;
+        self.pending = MarkWord::EMPTY;
         self.hint = SpanHint::EMPTY;
+    }
+
+    /// Whether the pipeline holds no edge (none in flight, no mark bit gathered).
+    fn pipeline_is_empty(&self) -> bool {
+        self.pipe_len == 0 && self.pending.is_empty()
     }
 
     /// Whether the context holds no grey work (local stack and pipeline empty).
     pub(crate) fn is_idle(&self) -> bool {
-        self.local.is_empty() && self.pipe_len == 0
+        self.local.is_empty() && self.pipeline_is_empty()
     }
 
     /// Shades every edge in the pipeline.
     pub(crate) fn complete_pipeline(&mut self) {
         while self.pipe_len > 0 {
-            let (obj, site) = self.pipe[self.pipe_head];
+            let site = self.pipe[self.pipe_head];
             self.pipe_head = (self.pipe_head + 1) % PIPELINE;
             self.pipe_len -= 1;
             // SAFETY: as in `shade_pipelined`.
-            unsafe { self.shade_site(obj, site) };
+            unsafe { self.shade_site(site) };
         }
+        let mut pending = self.pending;
+        // SAFETY: the gathered bits are of objects shaded in this cycle's marking, live until
+        // its sweep.
+        let flushed = unsafe { self.alloc().flush_mark_word(&mut pending, self.parity) };
+        self.pending = pending;
+        self.newly_marked_all(flushed);
     }
 
-    /// Shades `obj`, whose span was looked up as `site`.
+    /// Shades the object of `site`: gathers its mark bit with others of the same bitmap word,
+    /// and sets the gathered bits of the previous word if this one is another.
     ///
     /// # Safety
     ///
-    /// `site` must be `obj`'s site from this context's allocator, and `obj` still live.
+    /// `site` must come from this context's allocator in this cycle's marking, and its object
+    /// still be live.
     #[inline(always)]
-    unsafe fn shade_site(&mut self, obj: NonNull<Header>, site: MarkSite) {
-        let mut hint = self.hint;
-        // SAFETY: forwarded from the caller.
-        let marked = unsafe { self.alloc().mark_site(site, self.parity, &mut hint) };
-        self.hint = hint;
-        if let Some(size) = marked {
-            self.newly_marked(obj, size);
+    unsafe fn shade_site(&mut self, site: MarkSite) {
+        let (mut hint, mut pending) = (self.hint, self.pending);
+        // SAFETY: forwarded from the caller; `pending` holds bits of this cycle's marking.
+        let flushed = unsafe {
+            self.alloc()
+                .mark_site_gathered(site, self.parity, &mut hint, &mut pending)
+        };
+        (self.hint, self.pending) = (hint, pending);
+        self.newly_marked_all(flushed);
+    }
+
+    /// [`MarkContext::newly_marked`] for each object a flushed bitmap word newly marked.
+    #[inline(always)]
+    fn newly_marked_all(&mut self, flushed: Option<NewlyMarked>) {
+        if let Some(objs) = flushed {
+            for (obj, size) in objs {
+                self.newly_marked(obj.cast(), size);
+            }
         }
     }
 
-    #[cold]
-    #[inline(never)]
+    #[inline]
     fn newly_marked(&mut self, obj: NonNull<Header>, size: usize) {
         self.produced = true;
         self.marked_bytes += size;
@@ -507,7 +537,7 @@ impl MarkContext {
             let grey = match self.local.pop() {
                 Some(g) => g,
                 None => {
-                    if self.pipe_len > 0 {
+                    if !self.pipeline_is_empty() {
                         self.complete_pipeline();
                     } else if queue.take(&mut self.local, FLUSH_BATCH) == 0 {
                         break;
@@ -710,9 +740,10 @@ pub(crate) mod tests {
         let mut cx = MarkContext::new(&c.alloc, 0, 1);
         // SAFETY: `thin` is a live object of this heap.
         unsafe { cx.shade(thin) };
-        // About 80 scans: the thin object's parts, each leaving a grey leaf on the stack, which
-        // stays far below a batch.
-        cx.drain(&queue, 80 * EDGE_SCAN_WORK);
+        // About 160 scans: the thin object's parts, each leaving a grey leaf on the stack, which
+        // stays far below a batch. (The leaves turn grey a bitmap word at a time, 64 of them,
+        // once their marks are set: by the second balancing check, after 128 scans, some are.)
+        cx.drain(&queue, 160 * EDGE_SCAN_WORK);
         assert!(cx.local.len() < FLUSH_BATCH);
         assert!(
             !queue.is_empty(),
