@@ -256,9 +256,18 @@ impl Allocator {
     ) -> Result<SpanPtr, AllocError> {
         let run = {
             let mut heap = lock(&self.heap);
+            let mut released_empty = false;
             let run = loop {
                 if let Some(run) = heap.alloc(npages, align_pages) {
                     break run;
+                }
+                if !released_empty {
+                    // Before growing: the empty spans sweeping kept for their classes.
+                    released_empty = true;
+                    drop(heap);
+                    self.release_empty_spans();
+                    heap = lock(&self.heap);
+                    continue;
                 }
                 let Some(new) = heap.grow(npages, align_pages) else {
                     return Err(AllocError::OutOfMemory);

@@ -135,6 +135,20 @@ impl SetGuard<'_> {
         self.len.store(self.spans.len(), Ordering::Relaxed);
         Some(span)
     }
+
+    /// Removes and returns the spans for which `pred` holds.
+    pub(crate) fn take_if(&mut self, mut pred: impl FnMut(SpanPtr) -> bool) -> Vec<SpanPtr> {
+        let mut taken = Vec::new();
+        self.spans.retain(|&span| {
+            let take = pred(span);
+            if take {
+                taken.push(span);
+            }
+            !take
+        });
+        self.len.store(self.spans.len(), Ordering::Relaxed);
+        taken
+    }
 }
 
 impl std::ops::Deref for SetGuard<'_> {
@@ -274,6 +288,11 @@ impl Allocator {
         }
         let (mut set, sg) = self.lock_for_sweepgen(|sg| c.set(fullness, swept_index(sg) ^ 1));
         let span = set.pop()?;
+        if let Some(&next) = set.last() {
+            // The next sweeper claims that one: start loading it (a sweep touches each span
+            // struct once per cycle, so it is rarely in the cache).
+            self.span(next).prefetch_meta();
+        }
         let sweeping = self.begin_sweeping();
         let claimed = self.span(span).sweepgen.compare_exchange(
             sg.wrapping_sub(2),
@@ -329,6 +348,31 @@ impl Allocator {
         let _sweeping = self.begin_sweeping();
         s.sweepgen.store(sg.wrapping_sub(1), Ordering::Relaxed);
         self.sweep_span(span, sg, false);
+    }
+
+    /// Frees to the page heap every empty span that sweeping kept for its class (on the
+    /// class's swept partial set, until the sweep is finished). [`Allocator::finish_sweep`]
+    /// does this, and so does an allocation the page heap cannot serve before the heap grows;
+    /// a collector calls it when the heap has been idle a while, so that memory a program
+    /// stopped using can go back to the OS without another cycle. Returns how many spans were
+    /// freed.
+    pub fn release_empty_spans(&self) -> usize {
+        let mut freed = 0;
+        let mut empty = Vec::new();
+        for c in self.central.iter().skip(1) {
+            {
+                let (mut set, _) =
+                    self.lock_for_sweepgen(|sg| c.set(Fullness::Partial, swept_index(sg)));
+                // `alloc_count` is the list holder's to read (module docs).
+                empty.extend(set.take_if(|span| self.span(span).alloc_count() == 0));
+            }
+            freed += empty.len();
+            for span in empty.drain(..) {
+                // We own it: popped from a swept set, swept and empty.
+                self.free_span(span);
+            }
+        }
+        freed
     }
 
     /// Pushes a freshly allocated large-object span on class 0's swept full set, swept for the

@@ -15,8 +15,9 @@
 //!    is released;
 //! 4. sweeping a span ([`Allocator::sweep_span`]): run the free hook on every dead slot, with
 //!    no lock held, *before* any slot can be reused; swap the bitmaps (see `span`); publish the
-//!    swept sweepgen (Release); then free the span to the page heap if it is empty, or put it
-//!    on its class's swept partial or full set;
+//!    swept sweepgen (Release); then put it on its class's swept partial or full set (an empty
+//!    large-object span goes back to the page heap at once; an empty span of a size class is
+//!    kept for its class until [`Allocator::release_empty_spans`], which `finish_sweep` calls);
 //! 5. [`Allocator::sweep_done`] is true once no listed span needs sweeping and no sweep of a
 //!    listed span is in progress (`active_sweepers`, raised under the list lock at the claim).
 //!
@@ -127,14 +128,17 @@ impl Allocator {
     /// Sweeps every span that still needs sweeping and waits for sweeps other threads have
     /// started (refills, [`sweep_one`](Self::sweep_one) callers) to finish. Safe to call
     /// concurrently with those: each span is swept exactly once. On return
-    /// [`sweep_done`](Self::sweep_done) holds (until the next `start_sweep`). Spans still held
-    /// by thread caches from before `start_sweep` are not covered: release the caches.
+    /// [`sweep_done`](Self::sweep_done) holds (until the next `start_sweep`), and the empty
+    /// spans the sweep kept for their classes are back in the page heap
+    /// ([`release_empty_spans`](Self::release_empty_spans)). Spans still held by thread caches
+    /// from before `start_sweep` are not covered: release the caches.
     ///
     /// Must not be called from the free hook (it would wait for itself).
     pub fn finish_sweep(&self) {
         loop {
             while self.sweep_one().is_some() {}
             if self.sweep_done() {
+                self.release_empty_spans();
                 return;
             }
             thread::yield_now();
@@ -201,7 +205,12 @@ impl Allocator {
                 .large_bytes
                 .fetch_sub(counts.freed * elem, Ordering::Relaxed);
         }
-        if counts.live == 0 && !preserve {
+        // An empty span of a size class stays with its class, on its swept partial set like
+        // any span with free slots, until the sweep is finished (`finish_sweep`), the page heap
+        // runs short, or the heap is idle: a class allocates again soon after a sweep, about
+        // as much as the sweep freed, and a span reused as it is costs no page-heap work (no
+        // coalescing, no page-table writes).
+        if counts.live == 0 && !preserve && class == 0 {
             self.free_span(span);
         } else if preserve {
             // Release: pairs with Acquire loads of the span's sweepgen by later owners.

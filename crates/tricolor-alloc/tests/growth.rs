@@ -160,3 +160,70 @@ fn reservation_falls_back_to_smaller_sizes() {
     assert!(matches!(err, AllocError::Reserve { .. }), "{err}");
     assert!(std::error::Error::source(&err).is_some());
 }
+
+/// Sweeps everything without `finish_sweep` (which would release the kept spans).
+fn sweep_in_background(heap: &Allocator) {
+    heap.start_sweep();
+    while heap.sweep_one().is_some() {}
+    assert!(heap.sweep_done());
+}
+
+#[test]
+fn empty_spans_stay_with_their_class_until_released_and_never_block_growth() {
+    let heap = small_heap(4 * ARENA);
+    let mut cache = ThreadCache::new(heap.clone());
+    let fill = |cache: &mut ThreadCache| {
+        let mut n = 0usize;
+        while cache.alloc(1000, 8).is_ok() {
+            n += 1;
+        }
+        n
+    };
+    // The whole reservation in 1000-byte objects, none marked.
+    let n = fill(&mut cache);
+    assert_eq!(n, 4 * 32 * 8);
+    cache.release_all();
+    sweep_in_background(&heap);
+    let st = heap.stats();
+    assert_eq!(st.objects_in_use, 0);
+    assert_eq!(
+        st.span_bytes,
+        4 * ARENA,
+        "emptied spans are kept for their class"
+    );
+    assert_eq!(st.idle_bytes, 0);
+
+    // The class refills from its kept spans: the page heap is not touched.
+    assert_eq!(fill(&mut cache), n, "every kept span is reused");
+    assert_eq!(heap.stats().span_bytes, 4 * ARENA);
+    cache.release_all();
+    sweep_in_background(&heap);
+
+    // An allocation the page heap cannot serve releases the kept spans instead of failing.
+    cache
+        .alloc(4 * ARENA - PAGE_SIZE, 8)
+        .expect("kept spans are released for a large object");
+    assert_eq!(heap.stats().span_bytes, 4 * ARENA - PAGE_SIZE);
+    cache.release_all();
+    heap.check_invariants();
+
+    // `finish_sweep` releases what a sweep kept.
+    sweep_in_background(&heap);
+    assert_eq!(heap.stats().span_bytes, 0, "the large object was unmarked");
+    assert_eq!(
+        fill(&mut cache),
+        n,
+        "the large object's pages serve the class again"
+    );
+    cache.release_all();
+    heap.start_sweep();
+    heap.finish_sweep();
+    let st = heap.stats();
+    assert_eq!(
+        st.span_bytes, 0,
+        "finish_sweep returns kept spans to the page heap"
+    );
+    assert_eq!(st.idle_bytes, 4 * ARENA);
+    assert_eq!(heap.release_empty_spans(), 0);
+    heap.check_invariants();
+}

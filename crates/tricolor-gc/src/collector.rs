@@ -681,6 +681,7 @@ impl Collector {
     fn coordinator_main(self: Arc<Self>) {
         let mut last_cycle_end = Instant::now();
         let mut last_scavenge = Instant::now();
+        let mut kept_spans_released = false;
         loop {
             let sweeping = self.background_sweep();
             let mut ctl = self.control.lock().unwrap();
@@ -700,12 +701,20 @@ impl Collector {
                 self.cycle_requested.store(false, Ordering::Relaxed);
                 self.run_cycle(forced, periodic && !forced);
                 last_cycle_end = Instant::now();
+                kept_spans_released = false;
                 continue;
             }
             if sweeping {
                 continue;
             }
             drop(ctl);
+            if !kept_spans_released && last_cycle_end.elapsed() >= Duration::from_millis(100) {
+                // No cycle for a while: the empty spans the last sweep kept for their classes
+                // were not needed soon after all. Give them back to the page heap (and so to
+                // the scavenger).
+                self.alloc.release_empty_spans();
+                kept_spans_released = true;
+            }
             if self.config.scavenge && last_scavenge.elapsed() >= Duration::from_millis(100) {
                 // Go's retention rule: the pages the heap keeps backed (those of in-use spans
                 // plus free ones) may reach the goal plus 10 %. Free pages within that stay
