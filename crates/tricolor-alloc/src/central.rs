@@ -264,6 +264,10 @@ impl Allocator {
         }
         let (mut set, sg) = self.lock_for_sweepgen(|sg| c.set(fullness, swept_index(sg)));
         let span = set.pop()?;
+        if let Some(&next) = set.last() {
+            // The next refill takes that one.
+            self.span(next).prefetch_meta();
+        }
         debug_assert_eq!(
             self.span(span).sweepgen(),
             sg,
@@ -351,11 +355,10 @@ impl Allocator {
     }
 
     /// Frees to the page heap every empty span that sweeping kept for its class (on the
-    /// class's swept partial set, until the sweep is finished). [`Allocator::finish_sweep`]
-    /// does this, and so does an allocation the page heap cannot serve before the heap grows;
-    /// a collector calls it when the heap has been idle a while, so that memory a program
-    /// stopped using can go back to the OS without another cycle. Returns how many spans were
-    /// freed.
+    /// class's swept partial set). [`Allocator::finish_sweep`] does this, and so does an
+    /// allocation the page heap cannot serve before the heap grows; a collector calls it when
+    /// the heap has been idle a while, so that memory a program stopped using can go back to
+    /// the OS without another cycle. Returns how many spans were freed.
     pub fn release_empty_spans(&self) -> usize {
         let mut freed = 0;
         let mut empty = Vec::new();
@@ -390,6 +393,14 @@ impl Allocator {
     /// docs). Returns it with the sweepgen it is swept for; the caller owns it and must store
     /// that value + 3 in its sweepgen.
     pub(crate) fn cache_span(&self, class: u8) -> Result<(SpanPtr, u32), AllocError> {
+        let (span, sg) = self.find_span_to_cache(class)?;
+        // Relaxed: read by the span's next owner after the handoff back (list lock, sweepgen).
+        self.span(span).idle.store(false, Ordering::Relaxed);
+        Ok((span, sg))
+    }
+
+    /// [`Allocator::cache_span`]'s search.
+    fn find_span_to_cache(&self, class: u8) -> Result<(SpanPtr, u32), AllocError> {
         // 1. Swept partial spans.
         while let Some((span, sg)) = self.pop_swept(class, Fullness::Partial) {
             let s = self.span(span);

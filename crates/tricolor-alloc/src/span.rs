@@ -109,6 +109,11 @@ pub struct Span {
     /// the caching thread (Relaxed), read by the sweeper after the span handoff (its list lock
     /// and sweepgen Release/Acquire), reset by `init`.
     pub(crate) needs_hook: AtomicBool,
+    /// Whether a sweep found the span empty and kept it for its class, and no thread cache has
+    /// taken it since: a sweep that finds it so frees it to the page heap. Written by the
+    /// span's owner (the sweeper, the caching refill), read by its next owner after the handoff
+    /// (list lock and sweepgen); reset by `init`.
+    pub(crate) idle: AtomicBool,
 }
 
 impl std::fmt::Debug for Span {
@@ -160,6 +165,7 @@ impl Span {
             freeindex: AtomicUsize::new(0),
             alloc_count: AtomicUsize::new(0),
             needs_hook: AtomicBool::new(false),
+            idle: AtomicBool::new(false),
         })
     }
 
@@ -178,6 +184,7 @@ impl Span {
         self.alloc_count.store(0, Ordering::Relaxed);
         // Large-object spans always run the hook (one object, allocated with it in mind).
         self.needs_hook.store(self.class == 0, Ordering::Relaxed);
+        self.idle.store(false, Ordering::Relaxed);
     }
 
     /// Size class (0 = a large object).

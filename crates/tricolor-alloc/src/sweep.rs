@@ -15,9 +15,11 @@
 //!    is released;
 //! 4. sweeping a span ([`Allocator::sweep_span`]): run the free hook on every dead slot, with
 //!    no lock held, *before* any slot can be reused; swap the bitmaps (see `span`); publish the
-//!    swept sweepgen (Release); then put it on its class's swept partial or full set (an empty
-//!    large-object span goes back to the page heap at once; an empty span of a size class is
-//!    kept for its class until [`Allocator::release_empty_spans`], which `finish_sweep` calls);
+//!    swept sweepgen (Release); then put it on its class's swept partial or full set. An
+//!    empty span goes back to the page heap at once if it is a large object's, or if the
+//!    previous sweep kept it already and no refill took it since; any other empty span is kept
+//!    for its class until then or until [`Allocator::release_empty_spans`] (which
+//!    `finish_sweep`, a page-heap shortfall and an idle collector call);
 //! 5. [`Allocator::sweep_done`] is true once no listed span needs sweeping and no sweep of a
 //!    listed span is in progress (`active_sweepers`, raised under the list lock at the claim).
 //!
@@ -135,10 +137,18 @@ impl Allocator {
     ///
     /// Must not be called from the free hook (it would wait for itself).
     pub fn finish_sweep(&self) {
+        self.complete_sweep();
+        self.release_empty_spans();
+    }
+
+    /// [`finish_sweep`](Self::finish_sweep), except that the empty spans the sweep kept for
+    /// their classes stay with them (for a collector starting its next cycle, whose mutators
+    /// are about to allocate: a kept span that the next sweep finds still untouched goes back
+    /// to the page heap then).
+    pub fn complete_sweep(&self) {
         loop {
             while self.sweep_one().is_some() {}
             if self.sweep_done() {
-                self.release_empty_spans();
                 return;
             }
             thread::yield_now();
@@ -206,16 +216,21 @@ impl Allocator {
                 .fetch_sub(counts.freed * elem, Ordering::Relaxed);
         }
         // An empty span of a size class stays with its class, on its swept partial set like
-        // any span with free slots, until the sweep is finished (`finish_sweep`), the page heap
-        // runs short, or the heap is idle: a class allocates again soon after a sweep, about
-        // as much as the sweep freed, and a span reused as it is costs no page-heap work (no
-        // coalescing, no page-table writes).
-        if counts.live == 0 && !preserve && class == 0 {
+        // any span with free slots: a class allocates again soon after a sweep, about as much
+        // as the sweep freed, and a span reused as it is costs no page-heap work (no
+        // coalescing, no page-table writes). One kept by the previous sweep and not taken
+        // since goes back to the page heap; `release_empty_spans` returns them all.
+        // Relaxed: written by the span's previous owner, whose handoff our claim acquired.
+        let keep = counts.live == 0 && class != 0 && !s.idle.load(Ordering::Relaxed);
+        if counts.live == 0 && !preserve && !keep {
             self.free_span(span);
         } else if preserve {
             // Release: pairs with Acquire loads of the span's sweepgen by later owners.
             s.sweepgen.store(sg, Ordering::Release);
         } else {
+            if keep {
+                s.idle.store(true, Ordering::Relaxed);
+            }
             self.place_swept(span, sg);
         }
         counts

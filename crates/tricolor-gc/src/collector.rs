@@ -800,7 +800,7 @@ impl Collector {
         // 1. Sweep termination.
         let prev = self.phase.load(Ordering::Acquire);
         self.wait_acks(prev);
-        self.alloc.finish_sweep();
+        self.alloc.complete_sweep();
         self.complete_cycle_before_start();
         self.grey.clear();
 
