@@ -382,6 +382,19 @@ impl MarkContext {
         }
     }
 
+    /// [`MarkContext::shade_pipelined`] for each of `objs`.
+    ///
+    /// # Safety
+    ///
+    /// Every object must be the header of a live object of this context's heap.
+    #[inline]
+    pub(crate) unsafe fn shade_all_pipelined(&mut self, objs: &[NonNull<Header>]) {
+        for &obj in objs {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.shade_pipelined(obj) };
+        }
+    }
+
     /// Drops the edges in the pipeline unshaded (at the end of marking: nothing may be marked
     /// once sweeping may have begun, and everything reachable is marked already).
     pub(crate) fn discard_pipeline(&mut self) {
@@ -504,6 +517,7 @@ impl MarkContext {
         // mutates it while we read it (they wait for `Black`); otherwise its GC pointers change
         // only atomically.
         let more = unsafe { call_trace(trace, obj, &mut tracer, chunk as usize) };
+        tracer.finish();
         if claim {
             if more {
                 header.release_claim(epoch);

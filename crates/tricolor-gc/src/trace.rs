@@ -8,15 +8,24 @@
 //! Trace functions never recurse into children: they report edges and the mark loop pops them
 //! later, so the native stack stays bounded whatever the depth of the object graph.
 
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
 use crate::header::Header;
+
+/// Edges a pipelined tracer buffers before handing them to its marking context in one batch.
+const EDGE_BATCH: usize = 32;
 
 /// Receives the outgoing edges of an object while it is traced.
 pub struct Tracer {
     sink: Sink,
     /// Edges reported so far (the scan work of a part of a large object).
     edges: usize,
+    /// A pipelined tracer's edges not yet handed to its context: `batch[..batched]`. Reporting
+    /// an edge is then two stores in the trace function, and the context shades a whole batch
+    /// in one loop (see [`Tracer::finish`]).
+    batch: [MaybeUninit<NonNull<Header>>; EDGE_BATCH],
+    batched: usize,
 }
 
 enum Sink {
@@ -35,6 +44,8 @@ impl Tracer {
         Tracer {
             sink: Sink::Mark(NonNull::from(cx)),
             edges: 0,
+            batch: [MaybeUninit::uninit(); EDGE_BATCH],
+            batched: 0,
         }
     }
 
@@ -45,6 +56,8 @@ impl Tracer {
         Tracer {
             sink: Sink::Pipelined(NonNull::from(cx)),
             edges: 0,
+            batch: [MaybeUninit::uninit(); EDGE_BATCH],
+            batched: 0,
         }
     }
 
@@ -54,6 +67,8 @@ impl Tracer {
         let mut tracer = Tracer {
             sink: Sink::Record(Vec::new()),
             edges: 0,
+            batch: [MaybeUninit::uninit(); EDGE_BATCH],
+            batched: 0,
         };
         f(&mut tracer);
         match tracer.sink {
@@ -72,14 +87,56 @@ impl Tracer {
     #[inline]
     pub unsafe fn edge(&mut self, obj: NonNull<Header>) {
         self.edges += 1;
+        if let Sink::Pipelined(_) = self.sink {
+            self.batch[self.batched] = MaybeUninit::new(obj);
+            self.batched += 1;
+            if self.batched == EDGE_BATCH {
+                self.flush_batch();
+            }
+            return;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.edge_unbatched(obj) }
+    }
+
+    /// [`Tracer::edge`] for the sinks that do not batch.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Tracer::edge`].
+    #[inline(never)]
+    unsafe fn edge_unbatched(&mut self, obj: NonNull<Header>) {
         match &mut self.sink {
             // SAFETY: a marking tracer is only created by the engine from a `&mut MarkContext`
             // that outlives it (the tracer is a local of the trace loop), and the caller
             // guarantees `obj` is a live object of that heap.
             Sink::Mark(cx) => unsafe { cx.as_mut().shade(obj) },
-            // SAFETY: as above.
-            Sink::Pipelined(cx) => unsafe { cx.as_mut().shade_pipelined(obj) },
+            Sink::Pipelined(_) => unreachable!("pipelined edges are batched"),
             Sink::Record(edges) => edges.push(obj),
+        }
+    }
+
+    /// Hands the batched edges to the marking context's pipeline.
+    #[inline(never)]
+    fn flush_batch(&mut self) {
+        let n = core::mem::take(&mut self.batched);
+        if let Sink::Pipelined(cx) = &mut self.sink {
+            // SAFETY: `batch[..n]` was written by `edge` since the last flush.
+            let edges = unsafe {
+                core::slice::from_raw_parts(self.batch.as_ptr().cast::<NonNull<Header>>(), n)
+            };
+            // SAFETY: a pipelined tracer is only created by the engine from a `&mut
+            // MarkContext` that outlives it; every batched edge was reported by a trace
+            // function under `edge`'s contract (a live object of that heap).
+            unsafe { cx.as_mut().shade_all_pipelined(edges) };
+        }
+    }
+
+    /// Hands over whatever edges are still batched. The engine calls it when a trace function
+    /// returns; until then the edges are only values read from the object.
+    pub(crate) fn finish(&mut self) {
+        if self.batched > 0 {
+            self.flush_batch();
         }
     }
 }
