@@ -95,13 +95,6 @@ impl SpanHint {
         len: 0,
         span: NonNull::dangling(),
     };
-
-    /// Whether `p` lies in the hinted span's pages (so [`Allocator::mark_site_hinted`] needs
-    /// no lookup for it, and the span's metadata is likely in the cache).
-    #[inline(always)]
-    pub fn covers(&self, p: NonNull<u8>) -> bool {
-        p.as_ptr().addr().wrapping_sub(self.base) < self.len
-    }
 }
 
 /// Mark bits gathered for one word of one span's mark bitmap, to be set together by one atomic
@@ -528,7 +521,7 @@ impl Allocator {
     #[inline(always)]
     pub unsafe fn mark_site_hinted(&self, obj: NonNull<u8>, hint: &SpanHint) -> MarkSite {
         let addr = obj.as_ptr().addr();
-        if hint.covers(obj) {
+        if addr.wrapping_sub(hint.base) < hint.len {
             debug_assert!(
                 self.span_of(addr)
                     .is_some_and(|s| core::ptr::eq(s, hint.span.as_ptr())),

@@ -370,12 +370,6 @@ impl MarkContext {
         // was taken in this cycle's marking, during which no span is freed.
         let site = unsafe { self.alloc().mark_site_hinted(obj.cast(), &self.hint) };
         crate::sync::prefetch(obj.as_ptr());
-        if self.hint.covers(obj.cast()) {
-            // The span's metadata was just used: nothing to wait for, gather the mark now.
-            // SAFETY: as below.
-            unsafe { self.shade_site(site) };
-            return;
-        }
         if self.pipe_len < PIPELINE {
             self.pipe[(self.pipe_head + self.pipe_len) % PIPELINE] = site;
             self.pipe_len += 1;
