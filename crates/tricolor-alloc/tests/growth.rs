@@ -198,7 +198,11 @@ fn empty_spans_stay_with_their_class_until_released_and_never_block_growth() {
     assert_eq!(heap.stats().span_bytes, 4 * ARENA);
     cache.release_all();
     sweep_in_background(&heap);
-    assert_eq!(heap.stats().span_bytes, 4 * ARENA, "used again, so kept again");
+    assert_eq!(
+        heap.stats().span_bytes,
+        4 * ARENA,
+        "used again, so kept again"
+    );
     // A sweep that finds a kept span still untouched gives it back.
     sweep_in_background(&heap);
     let st = heap.stats();
