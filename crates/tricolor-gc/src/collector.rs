@@ -859,7 +859,9 @@ impl Collector {
     /// Step 4: drains grey objects until none is visible and the extra workers are idle.
     pub(crate) fn cycle_drain(&self, run: &mut CycleRun) {
         loop {
-            run.cx.drain(&self.grey, 1 << 20);
+            // In steps of 128 KiB of scan work, each turned into assist credit at once, so that
+            // mutators rarely trace while this thread keeps up.
+            run.cx.drain(&self.grey, 128 << 10);
             self.add_worker_counters(
                 core::mem::take(&mut run.cx.marked_bytes),
                 core::mem::take(&mut run.cx.scanned_bytes),
