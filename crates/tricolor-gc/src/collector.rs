@@ -98,9 +98,6 @@ struct CycleCounters {
     marked: StatUsize,
     scanned: StatUsize,
     allocated: StatUsize,
-    /// Scan work the mark workers did that no assist has claimed yet (Go's `bgScanCredit`):
-    /// a mutator that owes assist work takes it from here first.
-    bg_credit: StatUsize,
 }
 
 /// A cycle in progress: what the coordinator carries from step to step.
@@ -434,32 +431,6 @@ impl Collector {
         if scanned != 0 {
             self.counters.scanned.fetch_add(scanned, Ordering::Relaxed);
         }
-    }
-
-    /// Counts a mark worker's work (the coordinator's or an extra worker's): the cycle's
-    /// counters, plus the same scan work as credit that mutators' assist debts draw on.
-    pub(crate) fn add_worker_counters(&self, marked: usize, scanned: usize) {
-        self.add_mark_counters(marked, scanned);
-        if scanned != 0 {
-            self.counters
-                .bg_credit
-                .fetch_add(scanned, Ordering::Relaxed);
-        }
-    }
-
-    /// Takes up to `want` bytes of the mark workers' unclaimed scan work to pay an assist
-    /// debt with, returning how much was taken. Pacing only: what marking must do does not
-    /// depend on who does it.
-    pub(crate) fn take_worker_credit(&self, want: usize) -> usize {
-        let mut taken = 0;
-        let _ = self
-            .counters
-            .bg_credit
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-                taken = c.min(want);
-                (taken != 0).then(|| c - taken)
-            });
-        taken
     }
 
     pub(crate) fn add_allocated(&self, bytes: usize) {
@@ -814,7 +785,6 @@ impl Collector {
         self.counters.marked.store(0, Ordering::Relaxed);
         self.counters.scanned.store(0, Ordering::Relaxed);
         self.counters.allocated.store(0, Ordering::Relaxed);
-        self.counters.bg_credit.store(0, Ordering::Relaxed);
         let expected_scan = self.pacer.lock().unwrap().last_scan_work;
         self.update_assist_ratio(expected_scan);
         self.marking.store(true, Ordering::SeqCst);
@@ -859,10 +829,8 @@ impl Collector {
     /// Step 4: drains grey objects until none is visible and the extra workers are idle.
     pub(crate) fn cycle_drain(&self, run: &mut CycleRun) {
         loop {
-            // In steps of 128 KiB of scan work, each turned into assist credit at once, so that
-            // mutators rarely trace while this thread keeps up.
-            run.cx.drain(&self.grey, 128 << 10);
-            self.add_worker_counters(
+            run.cx.drain(&self.grey, 1 << 20);
+            self.add_mark_counters(
                 core::mem::take(&mut run.cx.marked_bytes),
                 core::mem::take(&mut run.cx.scanned_bytes),
             );
@@ -1042,7 +1010,7 @@ impl Collector {
             w.active.fetch_add(1, Ordering::SeqCst);
             let n = ctx.drain(&self.grey, 256 << 10);
             ctx.flush(&self.grey);
-            self.add_worker_counters(
+            self.add_mark_counters(
                 core::mem::take(&mut ctx.marked_bytes),
                 core::mem::take(&mut ctx.scanned_bytes),
             );

@@ -607,10 +607,8 @@ impl<'m> Scope<'m> {
     /// Mark assist: a mutator allocating while marking pays for it with scan work, in
     /// proportion to what it allocated (the pacer's assist ratio), in slices of at most
     /// [`ASSIST_SLICE`] bytes of scan work per allocation slow path, so that one assist stays
-    /// short; unpaid work carries over (up to [`ASSIST_MAX_DEBT`]). The scan work the mark
-    /// workers do is credit that pays debts first (Go's `bgScanCredit`), so a mutator assists
-    /// only when the workers fall behind the pacer. It never waits: if there is no grey work to
-    /// take, the debt is forgiven.
+    /// short; unpaid work carries over (up to [`ASSIST_MAX_DEBT`]). It never waits: if there is
+    /// no grey work to take, the debt is forgiven.
     ///
     /// An assist traces only once the cycle's tracing has started (every mutator has
     /// acknowledged step 2, [`Collector::tracing_started`]): this mutator may pass step 2 while
@@ -618,24 +616,12 @@ impl<'m> Scope<'m> {
     /// claimed; tracing that object then would read it mid-mutation. Until then the debt waits.
     fn assist(&self, bytes: usize) {
         let c = self.collector().clone();
-        let debt = self.with_local(|l| {
+        let work = self.with_local(|l| {
             let owed = (bytes as f64 * c.assist_ratio()) as usize;
             l.assist_debt = (l.assist_debt + owed).min(ASSIST_MAX_DEBT);
             if l.assist_debt < ASSIST_SLICE / 4
                 || !(c.tracing_started(l.cycle) || fault(Fault::EarlyAssist))
             {
-                return 0;
-            }
-            l.assist_debt
-        });
-        if debt == 0 {
-            return;
-        }
-        // Work the mark workers have done ahead of the pacer pays first.
-        let credit = c.take_worker_credit(debt);
-        let work = self.with_local(|l| {
-            l.assist_debt -= credit;
-            if l.assist_debt < ASSIST_SLICE / 4 {
                 return 0;
             }
             l.assist_debt.min(ASSIST_SLICE)
@@ -986,51 +972,6 @@ mod tests {
         name: || "locked node",
         ..crate::mark::tests::GREY_LEAF
     };
-
-    #[test]
-    fn assist_debts_are_paid_from_the_workers_credit_first() {
-        let c = collector();
-        let mut m = c.mutator();
-        c.set_cycle_for_test(1, false);
-        c.publish_phase_for_test(PHASE_PREP);
-        let s = m.enter();
-        let obj = s.alloc(&LOCKED_NODE).unwrap();
-        c.publish_phase_for_test(PHASE_MARK);
-        s.safepoint();
-        c.set_cycle_for_test(1, true);
-        c.grey.push_all(&mut vec![crate::mark::Grey::new(obj)]);
-        let epoch = s.with_local(|l| l.mark.epoch());
-        // SAFETY: `obj` is a live object of this heap (nothing sweeps here).
-        let claim = || unsafe { obj.as_ref() }.claim_state(epoch);
-
-        // The workers have scanned more than the debt: it is paid without tracing anything.
-        c.add_worker_counters(0, ASSIST_SLICE + 100);
-        s.with_local(|l| l.assist_debt = ASSIST_SLICE);
-        s.assist(0);
-        assert_eq!(s.with_local(|l| l.assist_debt), 0);
-        assert_eq!(
-            c.take_worker_credit(usize::MAX),
-            100,
-            "the debt took its share"
-        );
-        assert_eq!(claim(), Claim::Unclaimed);
-        assert!(!c.grey.is_empty());
-
-        // With too little credit, what remains is worked off by tracing.
-        c.add_worker_counters(0, ASSIST_SLICE / 2);
-        s.with_local(|l| l.assist_debt = ASSIST_SLICE);
-        s.assist(0);
-        assert_eq!(
-            c.take_worker_credit(usize::MAX),
-            0,
-            "all the credit was taken"
-        );
-        assert_eq!(claim(), Claim::Black, "the rest of the debt was worked off");
-        assert!(c.grey.is_empty());
-        drop(s);
-        let off = c.publish_phase_for_test(PHASE_OFF);
-        assert!(c.try_collect_acks(off));
-    }
 
     #[test]
     fn assists_wait_until_every_mutator_has_passed_mark_start() {
