@@ -64,8 +64,8 @@ const SEQ_SHIFT: u32 = 2;
 /// The `seq` of a deregistered mutator: it counts as having acknowledged everything.
 pub(crate) const DEAD_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
 
-/// The most scan work (bytes) one mark assist does (p99 about 40 µs, on-CPU, on the latency
-/// harness's cache-missing 1 GiB heap).
+/// The most scan work (bytes) one mark assist does (p99 about 30–40 µs of CPU time on the
+/// latency harness's cache-missing 1 GiB heap).
 pub const ASSIST_SLICE: usize = 8 << 10;
 /// The most assist debt (bytes of scan work) a mutator carries between slow paths.
 pub const ASSIST_MAX_DEBT: usize = 1 << 20;

@@ -2,7 +2,8 @@
 //!
 //! A [`Tracer`] is handed to every trace function. During marking it *shades* each reported
 //! object (sets its mark bit; if the bit was newly set and the object holds pointers, queues it
-//! grey in the tracing thread's local work list). Other kinds of tracer exist for tests and
+//! grey in the tracing thread's local work list); the drain loop's tracer collects the edges in
+//! batches of 32 and hands each batch to the marking context's prefetch pipeline. Other kinds of tracer exist for tests and
 //! diagnostics (recording the edges of one object).
 //!
 //! Trace functions never recurse into children: they report edges and the mark loop pops them
