@@ -95,6 +95,22 @@ impl SpanHint {
         len: 0,
         span: NonNull::dangling(),
     };
+
+    /// The hint naming `span`, whose struct is `s`.
+    #[inline(always)]
+    fn of(span: NonNull<Span>, s: &Span) -> SpanHint {
+        SpanHint {
+            base: s.base(),
+            len: s.npages() * PAGE_SIZE,
+            span,
+        }
+    }
+
+    /// Whether `addr` lies in the hinted span's pages.
+    #[inline(always)]
+    fn covers(&self, addr: usize) -> bool {
+        addr.wrapping_sub(self.base) < self.len
+    }
 }
 
 /// Mark bits gathered for one word of one span's mark bitmap, to be set together by one atomic
@@ -430,11 +446,7 @@ impl Allocator {
         // SAFETY: span structs live as long as the allocator, and the caller guarantees the
         // span is still the in-use span of the object.
         let span = unsafe { site.span.as_ref() };
-        *hint = SpanHint {
-            base: span.base(),
-            len: span.npages() * PAGE_SIZE,
-            span: site.span,
-        };
+        *hint = SpanHint::of(site.span, span);
         let idx = span.slot_index_live(site.addr);
         let (word, bit) = (idx / 64, 1u64 << (idx % 64));
         if pending.span == site.span && pending.word == word {
@@ -521,7 +533,7 @@ impl Allocator {
     #[inline(always)]
     pub unsafe fn mark_site_hinted(&self, obj: NonNull<u8>, hint: &SpanHint) -> MarkSite {
         let addr = obj.as_ptr().addr();
-        if addr.wrapping_sub(hint.base) < hint.len {
+        if hint.covers(addr) {
             debug_assert!(
                 self.span_of(addr)
                     .is_some_and(|s| core::ptr::eq(s, hint.span.as_ptr())),
@@ -557,11 +569,7 @@ impl Allocator {
         // SAFETY: span structs live as long as the allocator, and the caller guarantees the
         // span is still the in-use span of the object.
         let span = unsafe { site.span.as_ref() };
-        *hint = SpanHint {
-            base: span.base(),
-            len: span.npages() * PAGE_SIZE,
-            span: site.span,
-        };
+        *hint = SpanHint::of(site.span, span);
         span.set_mark(parity, span.slot_index_live(site.addr))
             .then(|| span.elem_size())
     }

@@ -361,16 +361,15 @@ impl Allocator {
     /// the OS without another cycle. Returns how many spans were freed.
     pub fn release_empty_spans(&self) -> usize {
         let mut freed = 0;
-        let mut empty = Vec::new();
         for c in self.central.iter().skip(1) {
-            {
+            let empty = {
                 let (mut set, _) =
                     self.lock_for_sweepgen(|sg| c.set(Fullness::Partial, swept_index(sg)));
                 // `alloc_count` is the list holder's to read (module docs).
-                empty.extend(set.take_if(|span| self.span(span).alloc_count() == 0));
-            }
+                set.take_if(|span| self.span(span).alloc_count() == 0)
+            };
             freed += empty.len();
-            for span in empty.drain(..) {
+            for span in empty {
                 // We own it: popped from a swept set, swept and empty.
                 self.free_span(span);
             }
