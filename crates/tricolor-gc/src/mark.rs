@@ -28,7 +28,8 @@
 //! The drain loop shades the children it finds through a short **prefetch pipeline**: an edge's
 //! span is looked up when the edge is reported, the loads of the span's metadata and the child's
 //! header start then, and the mark bit is set [`PIPELINE`] edges later, so the cache misses of
-//! several edges overlap instead of being taken one after another. The pipeline is always
+//! several edges overlap instead of being taken one after another (a full batch of 32 edges from
+//! a large object is shaded in one go instead, [`MarkContext::shade_batch`]). The pipeline is always
 //! completed before `drain` returns. A mutator's slot barrier shades through its context's
 //! pipeline too (the evicted object is usually cold); the mutator completes it whenever it
 //! publishes its grey work — at every termination round — and discards it at the end of
@@ -45,7 +46,7 @@ use tricolor_alloc::{Allocator, MarkParity, MarkSite, MarkWord, NewlyMarked, Spa
 use crate::header::{Epoch, Header};
 #[cfg(not(tricolor_loom))]
 use crate::sync::Ordering;
-use crate::trace::Tracer;
+use crate::trace::{EDGE_BATCH, Tracer};
 
 /// Scan work charged per edge of a large object traced in parts, in bytes. An edge costs what
 /// shading its target costs (a random access to a mark bitmap and, for a first visit, the
@@ -393,6 +394,39 @@ impl MarkContext {
             // SAFETY: forwarded from the caller.
             unsafe { self.shade_pipelined(obj) };
         }
+    }
+
+    /// Shades a full batch of edges (a large object's): looks up every edge's span first,
+    /// starting the loads of the spans' metadata and the objects' headers, then gathers their
+    /// mark bits. Within one batch this overlaps the cache misses as the pipeline does, with
+    /// the hint and the gathered word kept in registers and no ring to maintain. The batch is
+    /// complete on return: nothing of it waits in the pipeline.
+    ///
+    /// # Safety
+    ///
+    /// Every object must be the header of a live object of this context's heap.
+    #[inline]
+    pub(crate) unsafe fn shade_batch(&mut self, objs: &[NonNull<Header>; EDGE_BATCH]) {
+        // SAFETY: see the `Send` impl: the allocator outlives the context (a copy of the
+        // pointer, so that `self` stays free to record what is newly marked).
+        let alloc = unsafe { self.alloc.as_ref() };
+        let mut hint = self.hint;
+        let mut sites = [MarkSite::EMPTY; EDGE_BATCH];
+        for (site, &obj) in sites.iter_mut().zip(objs) {
+            // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span; the
+            // hint was taken in this cycle's marking, during which no span is freed.
+            *site = unsafe { alloc.mark_site_hinted(obj.cast(), &hint) };
+            crate::sync::prefetch(obj.as_ptr());
+        }
+        let mut pending = self.pending;
+        for site in sites {
+            // SAFETY: each site was looked up just above for a live object, and `pending`
+            // holds bits of this cycle's marking.
+            let flushed =
+                unsafe { alloc.mark_site_gathered(site, self.parity, &mut hint, &mut pending) };
+            self.newly_marked_all(flushed);
+        }
+        (self.hint, self.pending) = (hint, pending);
     }
 
     /// Drops the edges in the pipeline unshaded (at the end of marking: nothing may be marked

@@ -3,8 +3,10 @@
 //! A [`Tracer`] is handed to every trace function. During marking it *shades* each reported
 //! object (sets its mark bit; if the bit was newly set and the object holds pointers, queues it
 //! grey in the tracing thread's local work list); the drain loop's tracer collects the edges in
-//! batches of 32 and hands each batch to the marking context's prefetch pipeline. Other kinds of tracer exist for tests and
-//! diagnostics (recording the edges of one object).
+//! batches of 32: a full batch (part of a large object) is shaded as one batch (all spans looked
+//! up and prefetched, then all marks gathered), a partial one (a small object's few edges) goes
+//! through the marking context's prefetch pipeline, which overlaps it with the next objects'.
+//! Other kinds of tracer exist for tests and diagnostics (recording the edges of one object).
 //!
 //! Trace functions never recurse into children: they report edges and the mark loop pops them
 //! later, so the native stack stays bounded whatever the depth of the object graph.
@@ -15,7 +17,7 @@ use core::ptr::NonNull;
 use crate::header::Header;
 
 /// Edges a pipelined tracer buffers before handing them to its marking context in one batch.
-const EDGE_BATCH: usize = 32;
+pub(crate) const EDGE_BATCH: usize = 32;
 
 /// Receives the outgoing edges of an object while it is traced.
 pub struct Tracer {
@@ -126,10 +128,16 @@ impl Tracer {
             let edges = unsafe {
                 core::slice::from_raw_parts(self.batch.as_ptr().cast::<NonNull<Header>>(), n)
             };
-            // SAFETY: a pipelined tracer is only created by the engine from a `&mut
-            // MarkContext` that outlives it; every batched edge was reported by a trace
-            // function under `edge`'s contract (a live object of that heap).
-            unsafe { cx.as_mut().shade_all_pipelined(edges) };
+            // A full batch (a large object) is shaded on its own; the few edges of a small
+            // object go through the pipeline, which overlaps them with the next objects'.
+            match <&[NonNull<Header>; EDGE_BATCH]>::try_from(edges) {
+                // SAFETY: a pipelined tracer is only created by the engine from a `&mut
+                // MarkContext` that outlives it; every batched edge was reported by a trace
+                // function under `edge`'s contract (a live object of that heap).
+                Ok(full) => unsafe { cx.as_mut().shade_batch(full) },
+                // SAFETY: as for the full batch.
+                Err(_) => unsafe { cx.as_mut().shade_all_pipelined(edges) },
+            }
         }
     }
 
