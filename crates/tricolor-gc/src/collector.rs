@@ -97,7 +97,11 @@ struct Control {
 struct CycleCounters {
     marked: StatUsize,
     scanned: StatUsize,
+    /// Bytes allocated since the counters were reset (before mark start).
     allocated: StatUsize,
+    /// The part of `allocated` allocated black (after the allocating mutator acknowledged
+    /// step 2 of mark start): survives the cycle whether reachable or not.
+    allocated_black: StatUsize,
 }
 
 /// A cycle in progress: what the coordinator carries from step to step.
@@ -438,6 +442,16 @@ impl Collector {
             self.counters.allocated.fetch_add(bytes, Ordering::Relaxed);
             self.pacing_live.fetch_add(bytes, Ordering::Relaxed);
             self.stats.add_allocated(bytes);
+        }
+    }
+
+    /// Records `bytes` of allocation (already passed to [`Collector::add_allocated`]) as
+    /// allocated black in the current cycle.
+    pub(crate) fn add_allocated_black(&self, bytes: usize) {
+        if bytes != 0 {
+            self.counters
+                .allocated_black
+                .fetch_add(bytes, Ordering::Relaxed);
         }
     }
 
@@ -785,6 +799,7 @@ impl Collector {
         self.counters.marked.store(0, Ordering::Relaxed);
         self.counters.scanned.store(0, Ordering::Relaxed);
         self.counters.allocated.store(0, Ordering::Relaxed);
+        self.counters.allocated_black.store(0, Ordering::Relaxed);
         let expected_scan = self.pacer.lock().unwrap().last_scan_work;
         self.update_assist_ratio(expected_scan);
         self.marking.store(true, Ordering::SeqCst);
@@ -901,14 +916,18 @@ impl Collector {
         let marked = self.counters.marked.load(Ordering::Relaxed);
         let scanned = self.counters.scanned.load(Ordering::Relaxed);
         let allocated = self.counters.allocated.load(Ordering::Relaxed);
+        let allocated_black = self.counters.allocated_black.load(Ordering::Relaxed);
         let heap_end = self.alloc.heap_live_bytes();
         self.alloc.start_sweep();
         self.publish_phase(PHASE_OFF);
         let t_end = Instant::now();
 
         // Pacing for the next cycle. What survived: the marked bytes plus the objects allocated
-        // (black) during marking, which this cycle cannot free either.
-        let live = marked + allocated;
+        // black during marking, which this cycle cannot free either. Not the objects allocated
+        // white while mark start waited for acknowledgements: those that are reachable were
+        // marked (and counted) like any other, the rest are garbage this cycle frees. Counting
+        // them would let a slow mark start (a descheduled mutator) inflate the next goal.
+        let live = marked + allocated_black;
         self.live_after_mark.store(live, Ordering::Relaxed);
         self.pacing_live.store(live, Ordering::Relaxed);
         let goal = {

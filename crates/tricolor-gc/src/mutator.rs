@@ -597,6 +597,7 @@ impl<'m> Scope<'m> {
             })
         })?;
         if black.is_some() {
+            c.add_allocated_black(bytes);
             // Tracing has started (step 2): pay for the allocation with mark work.
             self.assist(bytes);
         }
