@@ -14,13 +14,23 @@
 //!
 //! Fast path ([`ThreadCache::alloc_fast`], inlined; no lock, no atomic read-modify-write):
 //!
-//! 1. `free == 0` → step 4;
+//! 1. `free == 0` → step 3;
 //! 2. `bit = ctz(free)`; `free &= free − 1`; the object is `word_base + bit · elem_size`;
-//! 3. while allocating black, `fetch_or` the object's bit into `mark[p]` (one predictable
-//!    branch on an `Option` when not marking); return;
-//! 4. (`next_word`, out of line, every ≤ 64 allocations) advance `word` to the next word
+//!    return;
+//! 3. (`next_word`, out of line, every ≤ 64 allocations) advance `word` to the next word
 //!    of the alloc bitmap with a free slot, still without a lock, and allocate from it; if the
 //!    span has no word left it is exhausted: return `None`.
+//!
+//! **Allocating black** (while a cycle marks, so that new objects survive it) works a word at
+//! a time: whenever the cache takes up a word (step 3, a refill, or the switch to black), one
+//! `fetch_or` sets the mark bits of all of its `free` slots at once, so the fast path marks
+//! nothing itself. Invariant: while allocating black into `mark[p]`, every slot in a cached
+//! word's `free` has its bit set in `mark[p]` ("pre-marked"). Pre-marked slots the cache does
+//! not hand out are cleared again (one `fetch_and`) when it gives the word up without using
+//! them: when it releases the span and when allocating black stops. A pre-marked free slot is
+//! harmless meanwhile: no marker can reach it (it is no object), and no sweep reads a span a
+//! cache holds. Markers set bits of other slots of the same word concurrently; both sides use
+//! atomic read-modify-writes on disjoint bits.
 //!
 //! Slow path ([`ThreadCache::alloc_slow`], `#[cold]`): return the exhausted span to its
 //! central list (writing back `freeindex` — every slot below it is now allocated — and the
@@ -114,9 +124,51 @@ impl ThreadCache {
     }
 
     /// While `Some(p)`, every allocation (fast, slow and large) also sets the new object's bit
-    /// in `mark[p]` of its span, so objects allocated during marking survive the cycle.
+    /// in `mark[p]` of its span, so objects allocated during marking survive the cycle. (Small
+    /// objects' bits are set a word of slots ahead: see the module docs.)
     pub fn set_allocate_black(&mut self, parity: Option<MarkParity>) {
-        self.black = parity.map(|p| p & 1);
+        let parity = parity.map(|p| p & 1);
+        if parity == self.black {
+            return;
+        }
+        for c in 1..NUM_CLASSES {
+            if let Some(old) = self.black {
+                self.unmark_unused(c, old);
+            }
+            if let Some(new) = parity {
+                self.premark(c, new);
+            }
+        }
+        self.black = parity;
+    }
+
+    /// Sets the mark bits of the free slots of class `c`'s current word in `mark[parity]`.
+    #[inline]
+    fn premark(&self, c: usize, parity: MarkParity) {
+        let slot = &self.slots[c];
+        if let Some(span) = slot.span
+            && slot.free != 0
+        {
+            let word = self.alloc.span(span).mark_word(parity, slot.word as usize);
+            // Relaxed: see `Span::set_mark` (the cycle's marks are published to the sweep by
+            // the sweepgen Release/Acquire, and the span itself by its handoff).
+            word.fetch_or(slot.free, Ordering::Relaxed);
+        }
+    }
+
+    /// Clears the mark bits [`premark`](Self::premark) set for the slots of class `c`'s current
+    /// word that were not handed out.
+    #[inline]
+    fn unmark_unused(&self, c: usize, parity: MarkParity) {
+        let slot = &self.slots[c];
+        if let Some(span) = slot.span
+            && slot.free != 0
+        {
+            let word = self.alloc.span(span).mark_word(parity, slot.word as usize);
+            // Relaxed: as in `premark`; these bits belong to no object, so no marker reads or
+            // sets them.
+            word.fetch_and(!slot.free, Ordering::Relaxed);
+        }
     }
 
     /// Whether allocation marks new objects, and into which bitmap.
@@ -176,22 +228,9 @@ impl ThreadCache {
         // SAFETY: `free` only has bits of real slots of the span, so slot `word·64 + bit` lies
         // inside the span's pages, which are inside the reservation `word_base` points into.
         let p = unsafe { slot.word_base.add(bit * slot.elem_size) };
-        if let Some(parity) = self.black {
-            self.mark_new(c, bit, parity);
-        }
+        // (Allocating black, the slot is pre-marked: see the module docs.)
         // SAFETY: derived from the non-null reservation base by an in-bounds offset.
         unsafe { NonNull::new_unchecked(p) }
-    }
-
-    /// Marks the slot just handed out (allocate-black).
-    #[inline]
-    fn mark_new(&self, c: usize, bit: usize, parity: MarkParity) {
-        let slot = &self.slots[c];
-        if let Some(span) = slot.span {
-            let word = self.alloc.span(span).mark_word(parity, slot.word as usize);
-            // Relaxed: see `Span::set_mark`.
-            word.fetch_or(1 << bit, Ordering::Relaxed);
-        }
     }
 
     /// Moves to the next word of the current span with a free slot and allocates from it
@@ -217,6 +256,9 @@ impl ThreadCache {
             let free = !span.alloc_word(w).load(Ordering::Relaxed) & span.valid_mask(w);
             if free != 0 {
                 slot.free = free;
+                if let Some(parity) = self.black {
+                    self.premark(c, parity);
+                }
                 return Some(self.take(c));
             }
         }
@@ -308,11 +350,18 @@ impl ThreadCache {
             span: Some(span),
             hooked: false,
         };
+        if let Some(parity) = self.black {
+            self.premark(c, parity);
+        }
         Ok(())
     }
 
     /// Returns the class's span, if any, to the central lists.
     fn uncache(&mut self, c: usize) {
+        if let Some(parity) = self.black {
+            // Before the span can reach a sweeper or another cache.
+            self.unmark_unused(c, parity);
+        }
         let slot = std::mem::replace(&mut self.slots[c], Slot::EMPTY);
         let Some(span) = slot.span else {
             return;

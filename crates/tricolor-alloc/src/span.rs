@@ -19,7 +19,10 @@
 //!     span's owner (the sweeper that claimed it, or the thread that takes it from the page
 //!     heap); read by the owner and, racily, by debug queries (`is_allocated`);
 //!   * mark bits: set with atomic `fetch_or` by any marking thread (several may mark in one
-//!     word), read and cleared only by the sweeper that owns the span;
+//!     word), read and cleared only by the sweeper that owns the span — except that a thread
+//!     cache allocating black sets the bits of its current word's free slots ahead and clears
+//!     those it did not hand out (atomic `fetch_or` / `fetch_and` on bits of no object; see
+//!     `cache`);
 //! * `freeindex`, `alloc_count` — owned by whoever owns the span: the thread cache that cached
 //!   it, the sweeper that claimed it, or (in a central list) the list's mutex holder. All
 //!   slots below `freeindex` are allocated, whatever their alloc bit says (they were handed out

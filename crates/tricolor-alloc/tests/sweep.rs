@@ -271,3 +271,58 @@ fn dropping_the_allocator_unmaps_with_objects_live() {
     assert_eq!(Arc::strong_count(&heap), 1);
     drop(heap);
 }
+
+#[test]
+fn allocating_black_marks_exactly_the_objects_handed_out() {
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let parity = heap.mark_parity();
+    // A fresh span of 48-byte slots: 10 white objects, then 100 black ones across a bitmap word
+    // boundary (slots 10..110).
+    let white: Vec<NonNull<u8>> = (0..10).map(|_| cache.alloc(48, 8).unwrap()).collect();
+    let base = white[0].as_ptr() as usize;
+    let nelems = PAGE_SIZE / 48;
+    let slot = |i: usize| NonNull::new((base + i * 48) as *mut u8).unwrap();
+    cache.set_allocate_black(Some(parity));
+    let black: Vec<NonNull<u8>> = (0..100).map(|_| cache.alloc(48, 8).unwrap()).collect();
+    assert_eq!(
+        addrs(&black),
+        (10..110).map(|i| base + i * 48).collect::<Vec<_>>()
+    );
+    assert!(black.iter().all(|&p| heap.is_marked(p, parity)));
+    assert!(white.iter().all(|&p| !heap.is_marked(p, parity)));
+    // Stopping clears the marks of the slots set ahead and not handed out.
+    cache.set_allocate_black(None);
+    let marked = |upto: usize| {
+        (0..nelems)
+            .filter(|&i| heap.is_marked(slot(i), parity))
+            .collect::<Vec<_>>()
+            == (10..upto).collect::<Vec<_>>()
+    };
+    assert!(marked(110), "exactly the black objects are marked");
+    // White allocation marks nothing; black again, then the span is released while black.
+    let more_white = cache.alloc(48, 8).unwrap();
+    assert_eq!(more_white.as_ptr() as usize, base + 110 * 48);
+    cache.set_allocate_black(Some(parity));
+    let more_black: Vec<NonNull<u8>> = (0..5).map(|_| cache.alloc(48, 8).unwrap()).collect();
+    assert!(more_black.iter().all(|&p| heap.is_marked(p, parity)));
+    cache.release_all();
+    cache.set_allocate_black(None);
+    assert!(
+        (0..nelems)
+            .filter(|&i| heap.is_marked(slot(i), parity))
+            .eq((10..110).chain(111..116)),
+        "releasing the span clears the marks set ahead"
+    );
+    heap.check_invariants();
+    // The sweep frees exactly the white objects.
+    heap.start_sweep();
+    heap.finish_sweep();
+    let mut expect = addrs(&white);
+    expect.push(more_white.as_ptr() as usize);
+    assert_eq!(sorted(take_freed(&heap)), sorted(expect));
+    for &p in black.iter().chain(&more_black) {
+        assert!(heap.is_allocated(p));
+    }
+    heap.check_invariants();
+}
