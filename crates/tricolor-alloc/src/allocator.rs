@@ -82,6 +82,9 @@ pub struct SpanHint {
     base: usize,
     len: usize,
     span: NonNull<Span>,
+    /// The span's `needs_scan` when the hint was taken (only a prefetching hint: it may have
+    /// been set since).
+    scan: bool,
 }
 
 // SAFETY: as for `MarkSite`: an address range and a reference to a span struct, used only
@@ -94,6 +97,7 @@ impl SpanHint {
         base: 0,
         len: 0,
         span: NonNull::dangling(),
+        scan: true,
     };
 
     /// The hint naming `span`, whose struct is `s`.
@@ -103,7 +107,18 @@ impl SpanHint {
             base: s.base(),
             len: s.npages() * PAGE_SIZE,
             span,
+            // Relaxed: a hint for prefetching only; see `Span::needs_scan`.
+            scan: s.needs_scan.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether the object at `addr` is worth prefetching for marking: unless it lies in the
+    /// hinted span and that span held only objects without pointers when the hint was taken
+    /// (marking will not read such an object's header). A hint only: correctness never
+    /// depends on it.
+    #[inline(always)]
+    pub fn worth_prefetching(&self, addr: usize) -> bool {
+        self.scan || !self.covers(addr)
     }
 
     /// Whether `addr` lies in the hinted span's pages.
@@ -150,6 +165,25 @@ pub struct NewlyMarked {
     first: *mut u8,
     elem_size: usize,
     bits: u64,
+    scan: bool,
+}
+
+impl NewlyMarked {
+    /// Whether the objects may hold GC pointers: false when no object with a trace function
+    /// was ever allocated in their span ([`ThreadCache::note_needs_scan`](crate::ThreadCache::note_needs_scan)),
+    /// so that they are all leaves (black once marked) and their headers need not be read.
+    /// Exact for every object the caller learnt of through its publication (see
+    /// `note_needs_scan`).
+    #[inline]
+    pub fn may_hold_pointers(&self) -> bool {
+        self.scan
+    }
+
+    /// The total size of the objects not yet iterated over.
+    #[inline]
+    pub fn bytes(&self) -> usize {
+        self.bits.count_ones() as usize * self.elem_size
+    }
 }
 
 impl Iterator for NewlyMarked {
@@ -496,6 +530,9 @@ impl Allocator {
                 .ptr_at(span.base() + pending.word * 64 * span.elem_size()),
             elem_size: span.elem_size(),
             bits: newly,
+            // Relaxed: see `Span::needs_scan` (read after the mark, for objects the caller
+            // learnt of through their publication).
+            scan: span.needs_scan.load(Ordering::Relaxed),
         })
     }
 

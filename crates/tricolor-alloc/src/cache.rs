@@ -62,6 +62,8 @@ struct Slot {
     span: Option<SpanPtr>,
     /// The span's `needs_hook` is already set (saves repeated stores).
     hooked: bool,
+    /// The span's `needs_scan` is already set (saves repeated stores).
+    scanned: bool,
 }
 
 impl Slot {
@@ -73,6 +75,7 @@ impl Slot {
         nwords: 0,
         span: None,
         hooked: false,
+        scanned: false,
     };
 }
 
@@ -196,9 +199,10 @@ impl ThreadCache {
             Some(p) => p,
             None => self.alloc_slow(class)?,
         };
-        // The general entry point does not know whether the object has drop glue: assume it
-        // does (the class-based entry points leave it to the caller).
+        // The general entry point does not know whether the object has drop glue or pointers:
+        // assume it has both (the class-based entry points leave it to the caller).
         self.note_needs_free_hook(class);
+        self.note_needs_scan(class);
         Ok(p)
     }
 
@@ -317,6 +321,28 @@ impl ThreadCache {
         }
     }
 
+    /// Notes that the object just allocated from `class` may hold GC pointers (its type has a
+    /// trace function): marking reads the header of a newly marked object (to find its trace
+    /// function) only in spans that ever held such an object, and treats the others' as leaves
+    /// without touching them. Call it after the allocation and before the object's header is
+    /// written (so that whoever learns of the object learns of the flag too).
+    #[inline]
+    pub fn note_needs_scan(&mut self, class: u8) {
+        let slot = &mut self.slots[class as usize];
+        if !slot.scanned
+            && let Some(span) = slot.span
+        {
+            // Relaxed: ordered before the object's header write by program order; a marker
+            // reads the flag only for objects whose publication it has synchronised with
+            // (see `Span::needs_scan`).
+            self.alloc
+                .span(span)
+                .needs_scan
+                .store(true, Ordering::Relaxed);
+            slot.scanned = true;
+        }
+    }
+
     /// Returns the class's current span and caches a new one with a free slot.
     #[cold]
     #[inline(never)]
@@ -349,6 +375,7 @@ impl ThreadCache {
             nwords: s.nwords() as u32,
             span: Some(span),
             hooked: false,
+            scanned: false,
         };
         if let Some(parity) = self.black {
             self.premark(c, parity);

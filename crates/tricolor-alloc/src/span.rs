@@ -112,6 +112,12 @@ pub struct Span {
     /// the caching thread (Relaxed), read by the sweeper after the span handoff (its list lock
     /// and sweepgen Release/Acquire), reset by `init`.
     pub(crate) needs_hook: AtomicBool,
+    /// Whether the span may hold an object with GC pointers to trace (a thread cache that
+    /// allocated one said so); marking reads the headers only of objects in spans with it set.
+    /// Set by the caching thread (Relaxed) before the object's header is written, so a marker
+    /// that has come to know the object (which it can only through its publication, after its
+    /// header) reads it set; reset only by `init`, which no span with a live object sees.
+    pub(crate) needs_scan: AtomicBool,
     /// Whether a sweep found the span empty and kept it for its class, and no thread cache has
     /// taken it since: a sweep that finds it so frees it to the page heap. Written by the
     /// span's owner (the sweeper, the caching refill), read by its next owner after the handoff
@@ -168,6 +174,7 @@ impl Span {
             freeindex: AtomicUsize::new(0),
             alloc_count: AtomicUsize::new(0),
             needs_hook: AtomicBool::new(false),
+            needs_scan: AtomicBool::new(false),
             idle: AtomicBool::new(false),
         })
     }
@@ -187,6 +194,7 @@ impl Span {
         self.alloc_count.store(0, Ordering::Relaxed);
         // Large-object spans always run the hook (one object, allocated with it in mind).
         self.needs_hook.store(self.class == 0, Ordering::Relaxed);
+        self.needs_scan.store(self.class == 0, Ordering::Relaxed);
         self.idle.store(false, Ordering::Relaxed);
     }
 

@@ -235,3 +235,49 @@ fn gathered_marks_are_set_once_per_word_and_report_exactly_the_newly_marked() {
         );
     }
 }
+
+#[test]
+fn flushed_marks_say_whether_their_span_ever_held_an_object_to_scan() {
+    use tricolor_alloc::{MarkWord, SpanHint};
+
+    let heap = heap();
+    let mut cache = ThreadCache::new(heap.clone());
+    let parity = heap.mark_parity();
+    let class = 2u8;
+    let size = class_size(class);
+    let alloc = |cache: &mut ThreadCache| match cache.alloc_fast(class) {
+        Some(p) => p,
+        None => cache.alloc_slow(class).unwrap(),
+    };
+    // Five leaves; then one object with pointers in the same span; then five more leaves.
+    let leaves: Vec<NonNull<u8>> = (0..5).map(|_| alloc(&mut cache)).collect();
+    let flush = |objs: &[NonNull<u8>]| {
+        let (mut hint, mut pending) = (SpanHint::EMPTY, MarkWord::EMPTY);
+        let mut out = Vec::new();
+        for &p in objs {
+            // SAFETY: `p` is allocated; nothing is swept during the walk.
+            let flushed = unsafe {
+                let site = heap.mark_site_hinted(p, &hint);
+                heap.mark_site_gathered(site, parity, &mut hint, &mut pending)
+            };
+            out.extend(flushed);
+        }
+        // SAFETY: as above.
+        out.extend(unsafe { heap.flush_mark_word(&mut pending, parity) });
+        out
+    };
+    let first = flush(&leaves[..3]);
+    assert_eq!(first.len(), 1, "one word");
+    assert!(!first[0].may_hold_pointers(), "a span of leaves only");
+    assert_eq!(first[0].bytes(), 3 * size);
+    assert_eq!(first[0].clone().count(), 3);
+    let _scanned = alloc(&mut cache);
+    cache.note_needs_scan(class);
+    let second = flush(&leaves[3..]);
+    assert!(
+        second[0].may_hold_pointers(),
+        "once an object with pointers was allocated in the span, all its objects are scanned"
+    );
+    assert_eq!(second[0].bytes(), 2 * size);
+    cache.release_all();
+}

@@ -30,8 +30,9 @@
 //! header start then, and the mark bit is set [`PIPELINE`] edges later, so the cache misses of
 //! several edges overlap instead of being taken one after another (a full batch of 32 edges from
 //! a large object is shaded in one go instead, [`MarkContext::shade_batch`]). The pipeline is always
-//! completed before `drain` returns. A mutator's slot barrier shades through its context's
-//! pipeline too (the evicted object is usually cold); the mutator completes it whenever it
+//! completed before `drain` returns. A mutator's slot barrier buffers the objects it shades and
+//! shades them 32 at a time the same way (the evicted object is usually cold; Go's write
+//! barrier buffer); the buffer is part of the pipeline, which the mutator completes whenever it
 //! publishes its grey work — at every termination round — and discards it at the end of
 //! marking. So at every point termination detection looks, each shaded object is visible on a
 //! grey stack or queue.
@@ -278,6 +279,10 @@ pub struct MarkContext {
     /// Mark bits the pipeline has gathered for one bitmap word and not set yet: part of the
     /// pipeline (completed and discarded with it).
     pending: MarkWord,
+    /// The slot barrier's shades not yet made (`deferred[..deferred_len]`), shaded as one batch
+    /// when the buffer fills: part of the pipeline (completed and discarded with it).
+    deferred: [NonNull<Header>; EDGE_BATCH],
+    deferred_len: usize,
 }
 
 // SAFETY: the context names its allocator by address; the allocator is `Sync` and outlives every
@@ -300,6 +305,8 @@ impl MarkContext {
             pipe_len: 0,
             hint: SpanHint::EMPTY,
             pending: MarkWord::EMPTY,
+            deferred: [NonNull::dangling(); EDGE_BATCH],
+            deferred_len: 0,
         }
     }
 
@@ -309,7 +316,7 @@ impl MarkContext {
         self.epoch = epoch;
         self.local.clear();
         debug_assert!(
-            self.pipe_len == 0 && self.pending.is_empty(),
+            self.pipeline_is_empty(),
             "edges left in the pipeline across cycles"
         );
         self.hint = SpanHint::EMPTY;
@@ -351,7 +358,7 @@ impl MarkContext {
     pub(crate) unsafe fn shade(&mut self, obj: NonNull<Header>) {
         // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span.
         if let Some(size) = unsafe { self.alloc().mark_live(obj.cast(), self.parity) } {
-            self.newly_marked(obj, size);
+            self.newly_marked(obj, size, true);
         }
     }
 
@@ -370,7 +377,9 @@ impl MarkContext {
         // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span; the hint
         // was taken in this cycle's marking, during which no span is freed.
         let site = unsafe { self.alloc().mark_site_hinted(obj.cast(), &self.hint) };
-        crate::sync::prefetch(obj.as_ptr());
+        if self.hint.worth_prefetching(obj.as_ptr().addr()) {
+            crate::sync::prefetch(obj.as_ptr());
+        }
         if self.pipe_len < PIPELINE {
             self.pipe[(self.pipe_head + self.pipe_len) % PIPELINE] = site;
             self.pipe_len += 1;
@@ -396,17 +405,18 @@ impl MarkContext {
         }
     }
 
-    /// Shades a full batch of edges (a large object's): looks up every edge's span first,
-    /// starting the loads of the spans' metadata and the objects' headers, then gathers their
-    /// mark bits. Within one batch this overlaps the cache misses as the pipeline does, with
-    /// the hint and the gathered word kept in registers and no ring to maintain. The batch is
-    /// complete on return: nothing of it waits in the pipeline.
+    /// Shades a batch of at most [`EDGE_BATCH`] edges (a large object's, or the slot
+    /// barrier's buffer): looks up every edge's span first, starting the loads of the spans'
+    /// metadata and the objects' headers, then gathers their mark bits. Within one batch this
+    /// overlaps the cache misses as the pipeline does, with the hint and the gathered word kept
+    /// in registers and no ring to maintain. The batch is complete on return, except for the
+    /// last gathered bitmap word, which stays pending as in the pipeline.
     ///
     /// # Safety
     ///
     /// Every object must be the header of a live object of this context's heap.
     #[inline]
-    pub(crate) unsafe fn shade_batch(&mut self, objs: &[NonNull<Header>; EDGE_BATCH]) {
+    pub(crate) unsafe fn shade_batch(&mut self, objs: &[NonNull<Header>]) {
         // SAFETY: see the `Send` impl: the allocator outlives the context (a copy of the
         // pointer, so that `self` stays free to record what is newly marked).
         let alloc = unsafe { self.alloc.as_ref() };
@@ -416,10 +426,13 @@ impl MarkContext {
             // SAFETY: the caller guarantees `obj` is a live object, so in an in-use span; the
             // hint was taken in this cycle's marking, during which no span is freed.
             *site = unsafe { alloc.mark_site_hinted(obj.cast(), &hint) };
-            crate::sync::prefetch(obj.as_ptr());
+            // (A leaf in a span of leaves is never read: no need to load it.)
+            if hint.worth_prefetching(obj.as_ptr().addr()) {
+                crate::sync::prefetch(obj.as_ptr());
+            }
         }
         let mut pending = self.pending;
-        for site in sites {
+        for &site in &sites[..objs.len().min(EDGE_BATCH)] {
             // SAFETY: each site was looked up just above for a live object, and `pending`
             // holds bits of this cycle's marking.
             let flushed =
@@ -429,9 +442,38 @@ impl MarkContext {
         (self.hint, self.pending) = (hint, pending);
     }
 
+    /// Shades `obj` later, with the next [`EDGE_BATCH`] − 1 objects the slot barrier shades:
+    /// two stores now, and one [`MarkContext::shade_batch`] per full buffer. The buffer is
+    /// part of the pipeline: completed with it whenever the mutator publishes its grey work
+    /// (at every termination round), discarded with it at the end of marking.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be the header of a live object of this context's heap.
+    #[inline]
+    pub(crate) unsafe fn shade_deferred(&mut self, obj: NonNull<Header>) {
+        self.deferred[self.deferred_len] = obj;
+        self.deferred_len += 1;
+        if self.deferred_len == EDGE_BATCH {
+            self.flush_deferred();
+        }
+    }
+
+    /// Shades the slot barrier's buffered objects.
+    #[inline(never)]
+    fn flush_deferred(&mut self) {
+        let n = core::mem::take(&mut self.deferred_len);
+        let objs = self.deferred;
+        // SAFETY: every buffered object was live when `shade_deferred` took it, and objects
+        // reachable in this cycle stay live (and in their span) until its sweep, which waits
+        // for the pipeline to be completed or discarded.
+        unsafe { self.shade_batch(&objs[..n]) };
+    }
+
     /// Drops the edges in the pipeline unshaded (at the end of marking: nothing may be marked
     /// once sweeping may have begun, and everything reachable is marked already).
     pub(crate) fn discard_pipeline(&mut self) {
+        self.deferred_len = 0;
         self.pipe_len = 0;
         self.pending = MarkWord::EMPTY;
         self.hint = SpanHint::EMPTY;
@@ -439,7 +481,7 @@ impl MarkContext {
 
     /// Whether the pipeline holds no edge (none in flight, no mark bit gathered).
     fn pipeline_is_empty(&self) -> bool {
-        self.pipe_len == 0 && self.pending.is_empty()
+        self.deferred_len == 0 && self.pipe_len == 0 && self.pending.is_empty()
     }
 
     /// Whether the context holds no grey work (local stack and pipeline empty).
@@ -449,6 +491,9 @@ impl MarkContext {
 
     /// Shades every edge in the pipeline.
     pub(crate) fn complete_pipeline(&mut self) {
+        if self.deferred_len > 0 {
+            self.flush_deferred();
+        }
         while self.pipe_len > 0 {
             let site = self.pipe[self.pipe_head];
             self.pipe_head = (self.pipe_head + 1) % PIPELINE;
@@ -487,19 +532,38 @@ impl MarkContext {
     #[inline(always)]
     fn newly_marked_all(&mut self, flushed: Option<NewlyMarked>) {
         if let Some(objs) = flushed {
+            let scan = objs.may_hold_pointers();
+            if !scan && !cfg!(debug_assertions) {
+                // Leaves only (their span never held an object with a trace function): count
+                // them without visiting each. (Debug builds visit them, to check the flag.)
+                self.produced = true;
+                self.marked_bytes += objs.bytes();
+                return;
+            }
             for (obj, size) in objs {
-                self.newly_marked(obj.cast(), size);
+                self.newly_marked(obj.cast(), size, scan);
             }
         }
     }
 
+    /// Records a newly marked object and, if it has a trace function, pushes it grey. With
+    /// `scan` false its span never held an object with a trace function (the allocator's
+    /// `needs_scan`), so it is a leaf and its header is not read.
     #[inline]
-    fn newly_marked(&mut self, obj: NonNull<Header>, size: usize) {
+    fn newly_marked(&mut self, obj: NonNull<Header>, size: usize, scan: bool) {
         self.produced = true;
         self.marked_bytes += size;
         // SAFETY: `shade`'s caller guarantees `obj` is a live object; its header is initialised
         // before the object becomes reachable.
-        if unsafe { obj.as_ref() }.desc().trace.is_some() {
+        let header = || unsafe { obj.as_ref() };
+        if !scan {
+            debug_assert!(
+                header().desc().trace.is_none(),
+                "an object with a trace function in a span without needs_scan"
+            );
+            return;
+        }
+        if header().desc().trace.is_some() {
             self.local.push(Grey::new(obj));
         }
     }
@@ -706,6 +770,9 @@ pub(crate) mod tests {
             Some(p) => p,
             None => cache.alloc_slow(class).unwrap(),
         };
+        if desc.trace.is_some() {
+            cache.note_needs_scan(class);
+        }
         let h = p.cast::<Header>();
         // SAFETY: a fresh slot of 16 bytes, 8-aligned, ours alone.
         unsafe { h.as_ptr().write(Header::new(desc, None)) };

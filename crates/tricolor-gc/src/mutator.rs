@@ -548,8 +548,8 @@ impl<'m> Scope<'m> {
             } else {
                 None
             };
-            if p.is_some() && desc.drop.is_some() {
-                l.cache.note_needs_free_hook(desc.class);
+            if p.is_some() {
+                note_object(&mut l.cache, desc);
             }
             p.map(|p| (p, l.blacken.then_some(l.mark.epoch())))
         });
@@ -583,8 +583,8 @@ impl<'m> Scope<'m> {
         let (ptr, black, bytes) = self.with_local(|l| {
             let r = if desc.class != 0 {
                 let r = l.cache.alloc_slow(desc.class);
-                if r.is_ok() && desc.drop.is_some() {
-                    l.cache.note_needs_free_hook(desc.class);
+                if r.is_ok() {
+                    note_object(&mut l.cache, desc);
                 }
                 r
             } else {
@@ -713,14 +713,14 @@ impl<'m> Scope<'m> {
                 // SAFETY: `old` was stored in a reachable cell, so it is a live object, and
                 // stays so until this cycle's sweep, which waits for this mutator to complete
                 // its pipeline (`publish_marking` at every termination round).
-                unsafe { l.mark.shade_pipelined(o) };
+                unsafe { l.mark.shade_deferred(o) };
             }
             if l.stack_grey
                 && let Some(n) = new
                 && !fault(Fault::NoInsertionBarrier)
             {
                 // SAFETY: `new` is a pointer the mutator holds in this scope: live (as above).
-                unsafe { l.mark.shade_pipelined(n) };
+                unsafe { l.mark.shade_deferred(n) };
             }
             if l.mark.local.len() >= FLUSH_BATCH {
                 l.publish_marking(self.collector());
@@ -885,6 +885,20 @@ impl<'m> Scope<'m> {
                 unsafe { l.mark.shade(obj) };
             }
         })
+    }
+}
+
+/// Tells the thread cache what the object just allocated from `desc.class` will need: the free
+/// hook when it dies (it has drop glue) and a scan when it is marked (it has a trace function).
+/// Called before the object's header is written, so that whoever learns of the object learns of
+/// the flags too (see `ThreadCache::note_needs_scan`).
+#[inline(always)]
+fn note_object(cache: &mut ThreadCache, desc: &TypeDesc) {
+    if desc.drop.is_some() {
+        cache.note_needs_free_hook(desc.class);
+    }
+    if desc.trace.is_some() {
+        cache.note_needs_scan(desc.class);
     }
 }
 
