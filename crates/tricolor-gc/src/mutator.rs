@@ -355,8 +355,8 @@ impl Mutator {
             mutator: self,
             _not_send: PhantomData,
         };
-        let c = scope.collector().clone();
-        scope.with_local(|l| l.boundary(&c));
+        let c = scope.collector();
+        scope.with_local(|l| l.boundary(c));
         // A phase change pending at entry is acknowledged as at a boundary (empty stack).
         scope.poll_as(false);
         scope
@@ -430,12 +430,12 @@ impl Drop for Scope<'_> {
     fn drop(&mut self) {
         // The scope boundary: no borrow is alive (they are tied to the scope), so from here on
         // the stack holds no GC pointers.
-        let c = self.collector().clone();
+        let c = self.collector();
         self.with_local(|l| {
             debug_assert_eq!(l.open_borrows, 0, "borrow alive at scope exit");
             if l.marking {
-                l.boundary(&c);
-                l.publish_marking(&c);
+                l.boundary(c);
+                l.publish_marking(c);
             }
             c.add_allocated(core::mem::take(&mut l.allocated));
         });
@@ -447,7 +447,7 @@ impl Drop for Scope<'_> {
         // published after it finds us outside the scope at its next look (within its wait
         // tick) — that delays only the collector, never a mutator.
         shared.status.store(status(acked, 0), Ordering::Release);
-        let me = Arc::as_ptr(&c) as usize;
+        let me = Arc::as_ptr(c) as usize;
         OPEN_SCOPES.with(|s| {
             let mut s = s.borrow_mut();
             if let Some(i) = s.iter().rposition(|&x| x == me) {
@@ -570,7 +570,7 @@ impl<'m> Scope<'m> {
         &self,
         desc: &'static TypeDesc,
     ) -> Result<(NonNull<u8>, Option<crate::header::Epoch>), AllocError> {
-        let c = self.collector().clone();
+        let c = self.collector();
         self.poll();
         if c.config.stress {
             c.request_cycle(false);
@@ -616,7 +616,7 @@ impl<'m> Scope<'m> {
     /// another is still in step 1 with a container borrow open, mutating an object nobody has
     /// claimed; tracing that object then would read it mid-mutation. Until then the debt waits.
     fn assist(&self, bytes: usize) {
-        let c = self.collector().clone();
+        let c = self.collector();
         let work = self.with_local(|l| {
             let owed = (bytes as f64 * c.assist_ratio()) as usize;
             l.assist_debt = (l.assist_debt + owed).min(ASSIST_MAX_DEBT);
@@ -654,7 +654,7 @@ impl<'m> Scope<'m> {
             let done = l.mark.drain(&c.grey, work);
             l.assist_debt = l.assist_debt.saturating_sub(done.max(work));
             if l.mark.local.len() >= FLUSH_BATCH {
-                l.publish_marking(&c);
+                l.publish_marking(c);
             }
         });
         let on_cpu = cpu
