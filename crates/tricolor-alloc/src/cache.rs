@@ -48,8 +48,8 @@ use crate::Allocator;
 use crate::central::SpanPtr;
 use crate::error::AllocError;
 use crate::size_class::{NUM_CLASSES, class_for, size_to_class};
-use crate::span::MarkParity;
-use crate::sync::Ordering;
+use crate::span::{MarkParity, Span};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 /// Where a cache is in its current span of one class (see the module docs).
 #[derive(Clone, Copy)]
@@ -148,14 +148,10 @@ impl ThreadCache {
     /// Sets the mark bits of the free slots of class `c`'s current word in `mark[parity]`.
     #[inline]
     fn premark(&self, c: usize, parity: MarkParity) {
-        let slot = &self.slots[c];
-        if let Some(span) = slot.span
-            && slot.free != 0
-        {
-            let word = self.alloc.span(span).mark_word(parity, slot.word as usize);
+        if let Some((word, free)) = self.free_slots_marks(c, parity) {
             // Relaxed: see `Span::set_mark` (the cycle's marks are published to the sweep by
             // the sweepgen Release/Acquire, and the span itself by its handoff).
-            word.fetch_or(slot.free, Ordering::Relaxed);
+            word.fetch_or(free, Ordering::Relaxed);
         }
     }
 
@@ -163,15 +159,23 @@ impl ThreadCache {
     /// word that were not handed out.
     #[inline]
     fn unmark_unused(&self, c: usize, parity: MarkParity) {
-        let slot = &self.slots[c];
-        if let Some(span) = slot.span
-            && slot.free != 0
-        {
-            let word = self.alloc.span(span).mark_word(parity, slot.word as usize);
+        if let Some((word, free)) = self.free_slots_marks(c, parity) {
             // Relaxed: as in `premark`; these bits belong to no object, so no marker reads or
             // sets them.
-            word.fetch_and(!slot.free, Ordering::Relaxed);
+            word.fetch_and(!free, Ordering::Relaxed);
         }
+    }
+
+    /// The word of `mark[parity]` covering class `c`'s current word, and the free slots there
+    /// not handed out yet (`None` if there are none).
+    #[inline]
+    fn free_slots_marks(&self, c: usize, parity: MarkParity) -> Option<(&AtomicU64, u64)> {
+        let slot = &self.slots[c];
+        let span = slot.span.filter(|_| slot.free != 0)?;
+        Some((
+            self.alloc.span(span).mark_word(parity, slot.word as usize),
+            slot.free,
+        ))
     }
 
     /// Whether allocation marks new objects, and into which bitmap.
@@ -308,17 +312,8 @@ impl ThreadCache {
     /// has drop glue): sweeping runs the hook only for spans that ever held such an object.
     #[inline]
     pub fn note_needs_free_hook(&mut self, class: u8) {
-        let slot = &mut self.slots[class as usize];
-        if !slot.hooked
-            && let Some(span) = slot.span
-        {
-            // Relaxed: published to the sweeper by the span handoff (see `Span::needs_hook`).
-            self.alloc
-                .span(span)
-                .needs_hook
-                .store(true, Ordering::Relaxed);
-            slot.hooked = true;
-        }
+        // Relaxed: published to the sweeper by the span handoff (see `Span::needs_hook`).
+        self.note_span_flag(class, |slot| &mut slot.hooked, |span| &span.needs_hook);
     }
 
     /// Notes that the object just allocated from `class` may hold GC pointers (its type has a
@@ -328,18 +323,27 @@ impl ThreadCache {
     /// written (so that whoever learns of the object learns of the flag too).
     #[inline]
     pub fn note_needs_scan(&mut self, class: u8) {
+        // Relaxed: ordered before the object's header write by program order; a marker reads
+        // the flag only for objects whose publication it has synchronised with (see
+        // `Span::needs_scan`).
+        self.note_span_flag(class, |slot| &mut slot.scanned, |span| &span.needs_scan);
+    }
+
+    /// Sets the flag `flag` selects in the current span of `class` (a Relaxed store, once per
+    /// cached span: `noted` selects the slot's record of having done so).
+    #[inline(always)]
+    fn note_span_flag(
+        &mut self,
+        class: u8,
+        noted: impl FnOnce(&mut Slot) -> &mut bool,
+        flag: impl FnOnce(&Span) -> &AtomicBool,
+    ) {
         let slot = &mut self.slots[class as usize];
-        if !slot.scanned
-            && let Some(span) = slot.span
-        {
-            // Relaxed: ordered before the object's header write by program order; a marker
-            // reads the flag only for objects whose publication it has synchronised with
-            // (see `Span::needs_scan`).
-            self.alloc
-                .span(span)
-                .needs_scan
-                .store(true, Ordering::Relaxed);
-            slot.scanned = true;
+        let Some(span) = slot.span else { return };
+        let done = noted(slot);
+        if !*done {
+            flag(self.alloc.span(span)).store(true, Ordering::Relaxed);
+            *done = true;
         }
     }
 
