@@ -23,7 +23,9 @@ pub const HISTORY: usize = 4;
 /// The settings the goal depends on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GoalInputs {
-    /// Live heap after the last mark, bytes.
+    /// Live heap after the last mark, bytes: the bytes marked plus those allocated black
+    /// during marking (not the ones allocated white while mark start waited, which are either
+    /// marked or garbage).
     pub marked: usize,
     /// GOGC in percent, or `None` for off.
     pub gogc: Option<u32>,
