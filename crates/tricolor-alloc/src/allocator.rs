@@ -170,8 +170,9 @@ pub struct NewlyMarked {
 
 impl NewlyMarked {
     /// Whether the objects may hold GC pointers: false when no object with a trace function
-    /// was ever allocated in their span ([`ThreadCache::note_needs_scan`](crate::ThreadCache::note_needs_scan)),
-    /// so that they are all leaves (black once marked) and their headers need not be read.
+    /// was ever allocated in their span (see
+    /// [`ThreadCache::note_needs_scan`](crate::ThreadCache::note_needs_scan)), so that they are
+    /// all leaves (black once marked) and their headers need not be read.
     /// Exact for every object the caller learnt of through its publication (see
     /// `note_needs_scan`).
     #[inline]

@@ -28,14 +28,14 @@
 //! The drain loop shades the children it finds through a short **prefetch pipeline**: an edge's
 //! span is looked up when the edge is reported, the loads of the span's metadata and the child's
 //! header start then, and the mark bit is set [`PIPELINE`] edges later, so the cache misses of
-//! several edges overlap instead of being taken one after another (a full batch of 32 edges from
-//! a large object is shaded in one go instead, [`MarkContext::shade_batch`]). The pipeline is always
-//! completed before `drain` returns. A mutator's slot barrier buffers the objects it shades and
-//! shades them 32 at a time the same way (the evicted object is usually cold; Go's write
-//! barrier buffer); the buffer is part of the pipeline, which the mutator completes whenever it
-//! publishes its grey work — at every termination round — and discards it at the end of
-//! marking. So at every point termination detection looks, each shaded object is visible on a
-//! grey stack or queue.
+//! several edges overlap instead of being taken one after another (a full batch of 32 edges
+//! from a large object is shaded in one go instead, [`MarkContext::shade_batch`]). The pipeline
+//! is always completed before `drain` returns. A mutator's slot barrier buffers the objects it
+//! shades and shades them 32 at a time the same way (the evicted object is usually cold; Go's
+//! write barrier buffer); the buffer is part of the pipeline, which the mutator completes
+//! whenever it publishes its grey work — at every termination round — and discards it at the
+//! end of marking. So at every point termination detection looks, each shaded object is visible
+//! on a grey stack or queue.
 //!
 //! Trace functions never recurse: children go on the grey stack, so the native stack stays
 //! bounded whatever the depth of the graph (a ten-million-long list is fine).
