@@ -16,6 +16,15 @@ fn heap() -> Arc<Allocator> {
     )
 }
 
+/// An object of `class` from `cache`, through the fast path or, when its span is used up, the
+/// slow one.
+fn alloc_small(cache: &mut ThreadCache, class: u8) -> NonNull<u8> {
+    match cache.alloc_fast(class) {
+        Some(p) => p,
+        None => cache.alloc_slow(class).unwrap(),
+    }
+}
+
 #[test]
 fn interior_pointers_map_to_their_slot_base_in_every_class() {
     let heap = heap();
@@ -25,12 +34,7 @@ fn interior_pointers_map_to_their_slot_base_in_every_class() {
         let size = class_size(class);
         // More than one span's worth, so lookups cross spans.
         let n = class_objects(class) + 3;
-        let objs: Vec<NonNull<u8>> = (0..n)
-            .map(|_| match cache.alloc_fast(class) {
-                Some(p) => p,
-                None => cache.alloc_slow(class).unwrap(),
-            })
-            .collect();
+        let objs: Vec<NonNull<u8>> = (0..n).map(|_| alloc_small(&mut cache, class)).collect();
         for &p in &objs {
             let base = p.as_ptr() as usize;
             assert_eq!(base % 8, 0);
@@ -131,12 +135,7 @@ fn span_hints_skip_the_lookup_only_inside_their_span() {
     // its objects cross a span boundary too.
     let (a, b) = (1u8, 5u8);
     let mut alloc = |class: u8, n: usize| -> Vec<NonNull<u8>> {
-        (0..n)
-            .map(|_| match cache.alloc_fast(class) {
-                Some(p) => p,
-                None => cache.alloc_slow(class).unwrap(),
-            })
-            .collect()
+        (0..n).map(|_| alloc_small(&mut cache, class)).collect()
     };
     let xs = alloc(a, 2 * class_objects(a));
     let ys = alloc(b, 4);
@@ -182,10 +181,7 @@ fn gathered_marks_are_set_once_per_word_and_report_exactly_the_newly_marked() {
     let size = class_size(class);
     // Three spans' worth, so the walk crosses bitmap words and spans.
     let objs: Vec<NonNull<u8>> = (0..3 * class_objects(class))
-        .map(|_| match cache.alloc_fast(class) {
-            Some(p) => p,
-            None => cache.alloc_slow(class).unwrap(),
-        })
+        .map(|_| alloc_small(&mut cache, class))
         .collect();
     // Some objects are marked already (as if by another thread).
     for p in objs.iter().step_by(5) {
@@ -245,12 +241,8 @@ fn flushed_marks_say_whether_their_span_ever_held_an_object_to_scan() {
     let parity = heap.mark_parity();
     let class = 2u8;
     let size = class_size(class);
-    let alloc = |cache: &mut ThreadCache| match cache.alloc_fast(class) {
-        Some(p) => p,
-        None => cache.alloc_slow(class).unwrap(),
-    };
     // Five leaves; then one object with pointers in the same span; then five more leaves.
-    let leaves: Vec<NonNull<u8>> = (0..5).map(|_| alloc(&mut cache)).collect();
+    let leaves: Vec<NonNull<u8>> = (0..5).map(|_| alloc_small(&mut cache, class)).collect();
     let flush = |objs: &[NonNull<u8>]| {
         let (mut hint, mut pending) = (SpanHint::EMPTY, MarkWord::EMPTY);
         let mut out = Vec::new();
@@ -271,7 +263,7 @@ fn flushed_marks_say_whether_their_span_ever_held_an_object_to_scan() {
     assert!(!first[0].may_hold_pointers(), "a span of leaves only");
     assert_eq!(first[0].bytes(), 3 * size);
     assert_eq!(first[0].clone().count(), 3);
-    let _scanned = alloc(&mut cache);
+    let _scanned = alloc_small(&mut cache, class);
     cache.note_needs_scan(class);
     let second = flush(&leaves[3..]);
     assert!(
