@@ -242,7 +242,7 @@ impl ThreadCache {
     }
 
     /// Moves to the next word of the current span with a free slot and allocates from it
-    /// (step 4 of the fast path); `None` if the span is exhausted or there is none.
+    /// (step 3 of the fast path); `None` if the span is exhausted or there is none.
     #[inline(never)]
     fn next_word(&mut self, c: usize) -> Option<NonNull<u8>> {
         let slot = &mut self.slots[c];

@@ -445,8 +445,8 @@ impl Collector {
         }
     }
 
-    /// Records `bytes` of allocation (already passed to [`Collector::add_allocated`]) as
-    /// allocated black in the current cycle.
+    /// Records that `bytes` of a mutator's allocation (counted by [`Collector::add_allocated`]
+    /// when the mutator publishes it) were allocated black in the current cycle.
     pub(crate) fn add_allocated_black(&self, bytes: usize) {
         if bytes != 0 {
             self.counters

@@ -415,8 +415,13 @@ impl MarkContext {
     /// # Safety
     ///
     /// Every object must be the header of a live object of this context's heap.
+    ///
+    /// # Panics
+    ///
+    /// If `objs` holds more than [`EDGE_BATCH`] objects (none may go unshaded).
     #[inline]
     pub(crate) unsafe fn shade_batch(&mut self, objs: &[NonNull<Header>]) {
+        assert!(objs.len() <= EDGE_BATCH, "shade_batch: batch too long");
         // SAFETY: see the `Send` impl: the allocator outlives the context (a copy of the
         // pointer, so that `self` stays free to record what is newly marked).
         let alloc = unsafe { self.alloc.as_ref() };
@@ -432,7 +437,7 @@ impl MarkContext {
             }
         }
         let mut pending = self.pending;
-        for &site in &sites[..objs.len().min(EDGE_BATCH)] {
+        for &site in &sites[..objs.len()] {
             // SAFETY: each site was looked up just above for a live object, and `pending`
             // holds bits of this cycle's marking.
             let flushed =

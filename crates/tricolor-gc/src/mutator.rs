@@ -636,9 +636,11 @@ impl<'m> Scope<'m> {
         // clock, a system call (about 1 µs here) that would otherwise cost more than the
         // assist itself.
         let idle = self.with_local(|l| {
-            if c.grey.is_empty() && l.mark.local.is_empty() {
-                l.mark.complete_pipeline();
+            if !(c.grey.is_empty() && l.mark.local.is_empty()) {
+                return false;
             }
+            // Completing the pipeline may turn objects grey.
+            l.mark.complete_pipeline();
             let idle = c.grey.is_empty() && l.mark.local.is_empty();
             if idle {
                 l.assist_debt = 0;

@@ -130,13 +130,14 @@ impl Tracer {
             };
             // A full batch (a large object) is shaded on its own; the few edges of a small
             // object go through the pipeline, which overlaps them with the next objects'.
-            match <&[NonNull<Header>; EDGE_BATCH]>::try_from(edges) {
+            if n == EDGE_BATCH {
                 // SAFETY: a pipelined tracer is only created by the engine from a `&mut
                 // MarkContext` that outlives it; every batched edge was reported by a trace
                 // function under `edge`'s contract (a live object of that heap).
-                Ok(full) => unsafe { cx.as_mut().shade_batch(full) },
+                unsafe { cx.as_mut().shade_batch(edges) };
+            } else {
                 // SAFETY: as for the full batch.
-                Err(_) => unsafe { cx.as_mut().shade_all_pipelined(edges) },
+                unsafe { cx.as_mut().shade_all_pipelined(edges) };
             }
         }
     }
