@@ -2,7 +2,7 @@
 //!
 //! The models live in `tests/` and compile only under `--cfg tricolor_loom` (see this crate's
 //! README). This library holds what they share: a small heap configuration that keeps loom's
-//! state small, and helpers to drive a collection cycle.
+//! state small, helpers to drive a collection cycle, and a container probe (`Tracked`).
 #![cfg_attr(not(tricolor_loom), allow(dead_code))]
 
 use tricolor::{Config, Gc, GcCell, Mutation, Trace};
@@ -83,4 +83,93 @@ pub fn check(f: impl Fn() + Sync + Send + 'static) {
         counter.fetch_add(1, Ordering::Relaxed);
         f();
     });
+}
+
+/// A value with a loom-visible *probe*, for the contents of a container (`RefLock`, `GcMutex`).
+/// Those cells keep their contents in a `core::cell::UnsafeCell`, which loom cannot see: the
+/// probe, a loom `UnsafeCell<()>`, is read by the trace function and written by [`write`], so
+/// loom reports any trace and mutation of the container that are not ordered by happens-before
+/// ("Causality violation").
+///
+/// The probe is skipped while the thread is panicking (loom leaves a probe whose access it
+/// rejected marked as being accessed, and the drop glue of the scope, which ends the borrow and
+/// traces the container again, would panic a second time, aborting the test binary) and once a
+/// race has been recorded (see [`check_race`]).
+///
+/// [`write`]: Tracked::write
+#[cfg(tricolor_loom)]
+pub struct Tracked<T> {
+    /// `None` for a model run without the probe (a negative control whose unclaimed mutation
+    /// the probe would report before the failure the control expects).
+    probe: Option<loom::cell::UnsafeCell<()>>,
+    /// The value. Reading it directly is not an access loom sees.
+    pub value: T,
+}
+
+#[cfg(tricolor_loom)]
+impl<T> Tracked<T> {
+    /// `value` with a probe.
+    pub fn new(value: T) -> Tracked<T> {
+        Tracked::with_probe(value, true)
+    }
+
+    /// `value`, with a probe if `probe`.
+    pub fn with_probe(value: T, probe: bool) -> Tracked<T> {
+        Tracked {
+            probe: probe.then(|| loom::cell::UnsafeCell::new(())),
+            value,
+        }
+    }
+
+    /// The value, for mutation: a write access loom sees.
+    pub fn write(&mut self) -> &mut T {
+        if let Some(p) = self.live_probe() {
+            p.with_mut(|_| ());
+        }
+        &mut self.value
+    }
+
+    /// The probe, if there is one and it is to be accessed (not while panicking, not after a
+    /// recorded race).
+    fn live_probe(&self) -> Option<&loom::cell::UnsafeCell<()>> {
+        self.probe
+            .as_ref()
+            .filter(|_| !std::thread::panicking() && !RACE.get())
+    }
+}
+
+// SAFETY: traces the value (every GC pointer it holds); the probe access is not a heap access.
+// `Tracked` is not a lock cell itself: the constants are the value's.
+#[cfg(tricolor_loom)]
+unsafe impl<'gc, T: Trace<'gc>> Trace<'gc> for Tracked<T> {
+    const NEEDS_TRACE: bool = T::NEEDS_TRACE;
+    const NEEDS_CLAIM: bool = T::NEEDS_CLAIM;
+    fn trace(&self, tracer: &mut tricolor::Tracer) {
+        if let Some(p) = self.live_probe() {
+            let read = std::panic::AssertUnwindSafe(|| p.with(|_| ()));
+            if std::panic::catch_unwind(read).is_err() {
+                RACE.set(true);
+            }
+        }
+        self.value.trace(tracer);
+    }
+}
+
+#[cfg(tricolor_loom)]
+std::thread_local! {
+    /// A race loom reported inside a trace function. Loom reports by panicking, and a panic
+    /// must not leave a trace function (the engine aborts the process), so the trace records it
+    /// and the model re-raises it when control is back in its own code ([`check_race`]). Loom
+    /// runs every thread of a model on the test's OS thread, so they all see it.
+    static RACE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Re-raises a race a [`Tracked`] trace function recorded. A model using [`Tracked`] calls it in
+/// each thread once that thread's traces and mutations of the container are done (the
+/// coordinator after `model::mark`, a mutator at the end of its scope), before its own checks.
+#[cfg(tricolor_loom)]
+pub fn check_race() {
+    if RACE.take() {
+        panic!("Causality violation reported while tracing (re-raised)");
+    }
 }

@@ -19,56 +19,11 @@
 use core::ptr::NonNull;
 
 use loom::thread;
-use tricolor::{Gc, GcCell, GcMutex, Heap, Root, Rootable, Trace, Tracer};
+use loom_tests::{Tracked, check_race};
+use tricolor::{Gc, GcCell, GcMutex, Heap, Root, Rootable, Trace};
 use tricolor_gc::Header;
 use tricolor_gc::faults::{Fault, inject};
 use tricolor_gc::model;
-
-/// A value with a loom-visible probe: `trace` reads it, `write` writes it.
-struct Tracked<T> {
-    probe: loom::cell::UnsafeCell<()>,
-    value: T,
-}
-
-impl<T> Tracked<T> {
-    fn write(&mut self) -> &mut T {
-        // Not while unwinding from a failed check (loom leaves the probe marked as accessed).
-        if !std::thread::panicking() && !RACE.get() {
-            self.probe.with_mut(|_| ());
-        }
-        &mut self.value
-    }
-}
-
-std::thread_local! {
-    /// A race loom reported inside a trace function. Loom reports by panicking, and a panic
-    /// must not leave a trace function (the engine aborts the process), so the trace records it
-    /// and the model re-raises it when control is back in its own code ([`check_race`]). Loom
-    /// runs every thread of a model on the test's OS thread, so they all see it.
-    static RACE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-}
-
-/// Re-raises a race a trace function recorded.
-fn check_race() {
-    if RACE.take() {
-        panic!("Causality violation reported while tracing (re-raised)");
-    }
-}
-
-// SAFETY: traces the value (every GC pointer it holds); the probe access is not a heap access.
-unsafe impl<'gc, T: Trace<'gc>> Trace<'gc> for Tracked<T> {
-    const NEEDS_TRACE: bool = T::NEEDS_TRACE;
-    const NEEDS_CLAIM: bool = T::NEEDS_CLAIM;
-    fn trace(&self, tracer: &mut Tracer) {
-        if !std::thread::panicking() && !RACE.get() {
-            let read = std::panic::AssertUnwindSafe(|| self.probe.with(|_| ()));
-            if std::panic::catch_unwind(read).is_err() {
-                RACE.set(true);
-            }
-        }
-        self.value.trace(tracer);
-    }
-}
 
 type List<'gc> = GcMutex<Tracked<Vec<Gc<'gc, u32>>>>;
 
@@ -93,13 +48,7 @@ fn assist_model() {
         let mut m2 = heap.mutator();
         let (root, objs): (R, Objs) = m1.enter(|mc| {
             let b = Gc::new(mc, 1u32);
-            let list = Gc::new(
-                mc,
-                GcMutex::new(Tracked {
-                    probe: loom::cell::UnsafeCell::new(()),
-                    value: vec![b],
-                }),
-            );
+            let list = Gc::new(mc, GcMutex::new(Tracked::new(vec![b])));
             let r = Gc::new(
                 mc,
                 Top {

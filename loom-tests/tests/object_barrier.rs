@@ -1,11 +1,12 @@
 //! Model 2: the object barrier's claim against a mark worker.
 //!
 //! Containers are `Gc<RefLock<Tracked<Vec<Gc<u32>>>>>`. The public `RefLock` keeps its
-//! contents in a `core::cell::UnsafeCell`, which loom cannot see, so `Tracked` adds a loom
-//! `UnsafeCell<()>` *probe*: the trace function reads it, every mutation through a borrow writes
-//! it. Loom then reports any trace and mutation of the same container that are not ordered by
-//! happens-before (the claim CAS, the `Release` store of `Black` and the `Acquire` check of it),
-//! i.e. a worker tracing an object while a mutator mutates it.
+//! contents in a `core::cell::UnsafeCell`, which loom cannot see, so `Tracked`
+//! (`loom_tests::Tracked`) adds a loom `UnsafeCell<()>` *probe*: the trace function reads it,
+//! every mutation through a borrow writes it. Loom then reports any trace and mutation of the
+//! same container that are not ordered by happens-before (the claim CAS, the `Release` store of
+//! `Black` and the `Acquire` check of it), i.e. a worker tracing an object while a mutator
+//! mutates it.
 //!
 //! * `object_barrier_move`: root P with a container P.a = [X] and a slot P.b = None. A mutator
 //!   (its stack is black if it enters its scope after the snapshot) moves X from P.a to P.b
@@ -25,52 +26,10 @@
 #![cfg(tricolor_loom)]
 
 use loom::thread;
-use tricolor::{Gc, GcCell, Heap, RefLock, Root, Rootable, Trace, Tracer};
+use loom_tests::{Tracked, check_race};
+use tricolor::{Gc, GcCell, Heap, RefLock, Root, Rootable, Trace};
 use tricolor_gc::faults::{Fault, inject};
 use tricolor_gc::model;
-
-/// A value with a loom-visible probe (see the module docs).
-struct Tracked<T> {
-    probe: Option<loom::cell::UnsafeCell<()>>,
-    value: T,
-}
-
-impl<T> Tracked<T> {
-    fn new(value: T, probe: bool) -> Tracked<T> {
-        Tracked {
-            probe: probe.then(|| loom::cell::UnsafeCell::new(())),
-            value,
-        }
-    }
-
-    /// The value, for mutation: a write access loom sees.
-    fn write(&mut self) -> &mut T {
-        self.access(|p| p.with_mut(|_| ()));
-        &mut self.value
-    }
-
-    /// Runs `f` on the probe, if any. Not while unwinding from a failed check: loom leaves a
-    /// probe whose access it rejected marked as being accessed, and the drop glue of the scope
-    /// (which ends the borrow, tracing the container again) would panic a second time.
-    fn access(&self, f: impl FnOnce(&loom::cell::UnsafeCell<()>)) {
-        if let Some(p) = &self.probe
-            && !std::thread::panicking()
-        {
-            f(p);
-        }
-    }
-}
-
-// SAFETY: traces the value (every GC pointer it holds); the probe access is not a heap access.
-// `Tracked` is not a lock cell itself: the constants are the value's.
-unsafe impl<'gc, T: Trace<'gc>> Trace<'gc> for Tracked<T> {
-    const NEEDS_TRACE: bool = T::NEEDS_TRACE;
-    const NEEDS_CLAIM: bool = T::NEEDS_CLAIM;
-    fn trace(&self, tracer: &mut Tracer) {
-        self.access(|p| p.with(|_| ()));
-        self.value.trace(tracer);
-    }
-}
 
 type List<'gc> = RefLock<Tracked<Vec<Gc<'gc, u32>>>>;
 
@@ -85,7 +44,7 @@ fn list<'gc>(
     items: Vec<Gc<'gc, u32>>,
     probe: bool,
 ) -> Gc<'gc, List<'gc>> {
-    Gc::new(mc, RefLock::new(Tracked::new(items, probe)))
+    Gc::new(mc, RefLock::new(Tracked::with_probe(items, probe)))
 }
 
 fn assert_marked(heap: &Heap, objs: &[(&str, core::ptr::NonNull<tricolor_gc::Header>)]) {
@@ -111,11 +70,13 @@ fn move_model(probe: bool) {
         let coordinator = thread::spawn(move || {
             let mut cycle = model::begin(&c);
             model::mark(&c, &mut cycle);
+            check_race();
         });
         m.enter(|mc| {
             let p = root.get(mc);
             let x = p.a.borrow_mut(mc).write().pop().unwrap();
             p.b.set(mc, Some(x));
+            check_race();
         });
         coordinator.join().unwrap();
         m.enter(|mc| {
@@ -151,6 +112,7 @@ fn deferral_model() {
             let coordinator = thread::spawn(move || {
                 let mut cycle = model::begin(&c);
                 model::mark(&c, &mut cycle);
+                check_race();
             });
             // Poll points inside the borrow, where either step of mark start may be pending.
             // The yields only pace the model: they let the coordinator take a step without
@@ -161,6 +123,7 @@ fn deferral_model() {
             }
             g.write().reverse();
             drop(g);
+            check_race();
             coordinator
         });
         coordinator.join().unwrap();

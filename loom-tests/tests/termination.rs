@@ -35,45 +35,11 @@
 use core::ptr::NonNull;
 
 use loom::thread;
-use tricolor::{Gc, GcCell, Heap, RefLock, Root, Rootable, Trace, Tracer};
+use loom_tests::{Tracked, check_race};
+use tricolor::{Gc, GcCell, Heap, RefLock, Root, Rootable, Trace};
 use tricolor_gc::Header;
 use tricolor_gc::faults::{Fault, inject};
 use tricolor_gc::model;
-
-/// A value with a loom-visible probe: `trace` reads it, `write` writes it.
-struct Tracked<T> {
-    probe: loom::cell::UnsafeCell<()>,
-    value: T,
-}
-
-impl<T> Tracked<T> {
-    fn new(value: T) -> Tracked<T> {
-        Tracked {
-            probe: loom::cell::UnsafeCell::new(()),
-            value,
-        }
-    }
-
-    fn write(&mut self) -> &mut T {
-        // Not while unwinding from a failed check (loom leaves the probe marked as accessed).
-        if !std::thread::panicking() {
-            self.probe.with_mut(|_| ());
-        }
-        &mut self.value
-    }
-}
-
-// SAFETY: traces the value (every GC pointer it holds); the probe access is not a heap access.
-unsafe impl<'gc, T: Trace<'gc>> Trace<'gc> for Tracked<T> {
-    const NEEDS_TRACE: bool = T::NEEDS_TRACE;
-    const NEEDS_CLAIM: bool = T::NEEDS_CLAIM;
-    fn trace(&self, tracer: &mut Tracer) {
-        if !std::thread::panicking() {
-            self.probe.with(|_| ());
-        }
-        self.value.trace(tracer);
-    }
-}
 
 #[derive(Trace)]
 struct Node<'gc> {
@@ -123,6 +89,7 @@ fn setup(m: &mut tricolor::Mutator) -> (R, Objs) {
 fn coordinate(c: &tricolor_gc::Collector, objs: Objs) {
     let mut cycle = model::begin(c);
     model::mark(c, &mut cycle);
+    check_race();
     for (name, obj) in objs.0 {
         // SAFETY: the objects are reachable (from R or the mutator's stack): not swept, and no
         // sweep has started.
@@ -155,6 +122,7 @@ fn termination_model() {
                 thread::yield_now();
             }
             r.slot.set(mc, Some(b));
+            check_race();
             coordinator
         });
         coordinator.join().unwrap();
@@ -177,6 +145,7 @@ fn buffered_work_model() {
                 thread::yield_now();
             }
             r.slot.set(mc, Some(b));
+            check_race();
         });
         coordinator.join().unwrap();
     });
