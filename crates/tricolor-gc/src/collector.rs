@@ -179,7 +179,12 @@ struct WorkerSync {
     cv: Condvar,
     /// Cycle number the workers should mark for (0: none).
     cycle: AtomicU64,
+    /// Threads draining the shared grey queue right now: mark workers, and mutators in a mark
+    /// assist (see [`Collector::begin_shared_drain`]).
     active: AtomicUsize,
+    /// Bumped by every drain of the shared queue that took up grey work, before it stops
+    /// counting as active: a termination round is clean only if this did not move during it.
+    progress: AtomicU64,
     sleeping: AtomicUsize,
 }
 
@@ -370,6 +375,7 @@ impl Collector {
                 cv: Condvar::new(),
                 cycle: AtomicU64::new(0),
                 active: AtomicUsize::new(0),
+                progress: AtomicU64::new(0),
                 sleeping: AtomicUsize::new(0),
             },
             pacer: Mutex::new(pacer),
@@ -854,11 +860,36 @@ impl Collector {
                 continue;
             }
             if self.workers.active.load(Ordering::SeqCst) > 0 {
-                crate::sync::spin_loop();
+                // A worker or an assisting mutator holds grey objects it took: let it run (on
+                // two vCPUs a spinning coordinator can be what keeps it from running).
+                crate::sync::thread::yield_now();
                 continue;
             }
             return;
         }
+    }
+
+    /// Starts a drain of the shared grey queue by a thread other than the coordinator (a mark
+    /// worker, or a mutator's assist): counts it active, so that termination never finds the
+    /// queue empty and everyone idle while this thread holds grey objects it took. Returns
+    /// what [`Collector::end_shared_drain`] needs.
+    pub(crate) fn begin_shared_drain(&self, cx: &MarkContext) -> u64 {
+        self.workers.active.fetch_add(1, Ordering::SeqCst);
+        cx.taken
+    }
+
+    /// Ends a drain begun by [`Collector::begin_shared_drain`]. If it took up any grey work,
+    /// marking progressed, which the termination round in progress (if any) must see: that
+    /// round's acknowledgements may predate the work (a mutator acknowledged, then deleted a
+    /// reference from an object this drain went on to scan, shading the deleted object into its
+    /// barrier buffer, which it publishes only at its next acknowledgement), so the round must
+    /// not count as clean. The bump precedes the decrement of the active count (both `SeqCst`,
+    /// and the coordinator reads them in the opposite order).
+    pub(crate) fn end_shared_drain(&self, cx: &MarkContext, taken_before: u64) {
+        if cx.taken != taken_before {
+            self.workers.progress.fetch_add(1, Ordering::SeqCst);
+        }
+        self.workers.active.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Step 5: one attempt at mark termination (ephemeron propagation, a termination round,
@@ -869,6 +900,7 @@ impl Collector {
         }
         run.rounds += 1;
         let work0 = self.outside_work.load(Ordering::SeqCst);
+        let progress0 = self.workers.progress.load(Ordering::SeqCst);
         let res0 = self.resurrections.load(Ordering::SeqCst);
         let round = self.publish_phase(PHASE_MARK);
         let report = if fault(Fault::NoTerminationRound) {
@@ -885,9 +917,14 @@ impl Collector {
             // Only waiting for mutators to reach a scope boundary: do not spin.
             backoff(Duration::from_micros(50));
         }
+        // A drain of the shared queue that consumed grey work during the round (work present
+        // at its start, or published at an acknowledgement) makes it unclean: a mutator may
+        // hold a shade it made after its acknowledgement (see `end_shared_drain`). Active
+        // first, then progress: a drain bumps progress before it stops being active.
         if report != 0
             || !self.grey.is_empty()
             || self.workers.active.load(Ordering::SeqCst) > 0
+            || self.workers.progress.load(Ordering::SeqCst) != progress0
             || self.outside_work.load(Ordering::SeqCst) != work0
         {
             return false;
@@ -1000,6 +1037,27 @@ impl Collector {
             .store(ratio.to_bits(), Ordering::Relaxed);
     }
 
+    /// One drain of the shared queue by a mark worker marking with `ctx`; the bytes scanned.
+    pub(crate) fn worker_drain(&self, ctx: &mut MarkContext) -> usize {
+        // Counted active before looking for work, so the coordinator never sees "idle" while a
+        // worker holds grey objects.
+        let taken = self.begin_shared_drain(ctx);
+        let n = ctx.drain(&self.grey, 256 << 10);
+        ctx.flush(&self.grey);
+        self.add_mark_counters(
+            core::mem::take(&mut ctx.marked_bytes),
+            core::mem::take(&mut ctx.scanned_bytes),
+        );
+        self.end_shared_drain(ctx, taken);
+        n
+    }
+
+    /// A marking context for the current cycle (a mark worker's).
+    pub(crate) fn worker_context(&self) -> MarkContext {
+        let (parity, epoch) = self.cycle_marks();
+        MarkContext::new(&self.alloc, parity, epoch)
+    }
+
     fn worker_main(self: Arc<Self>) {
         let w = &self.workers;
         let mut cx: Option<(u64, MarkContext)> = None;
@@ -1018,22 +1076,9 @@ impl Collector {
             }
             let ctx = match &mut cx {
                 Some((ck, c)) if *ck == k => c,
-                _ => {
-                    let (parity, epoch) = self.cycle_marks();
-                    cx = Some((k, MarkContext::new(&self.alloc, parity, epoch)));
-                    &mut cx.as_mut().unwrap().1
-                }
+                _ => &mut cx.insert((k, self.worker_context())).1,
             };
-            // Counted active before looking for work, so the coordinator never sees "idle"
-            // while a worker holds grey objects.
-            w.active.fetch_add(1, Ordering::SeqCst);
-            let n = ctx.drain(&self.grey, 256 << 10);
-            ctx.flush(&self.grey);
-            self.add_mark_counters(
-                core::mem::take(&mut ctx.marked_bytes),
-                core::mem::take(&mut ctx.scanned_bytes),
-            );
-            w.active.fetch_sub(1, Ordering::SeqCst);
+            let n = self.worker_drain(ctx);
             if n == 0 {
                 let g = w.lock.lock().unwrap();
                 w.sleeping.fetch_add(1, Ordering::SeqCst);

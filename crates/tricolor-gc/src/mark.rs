@@ -266,6 +266,10 @@ pub struct MarkContext {
     pub(crate) marked_bytes: usize,
     /// Bytes of objects this thread scanned (not yet added to the cycle's total).
     pub(crate) scanned_bytes: usize,
+    /// Grey objects (or parts) [`MarkContext::drain`] has taken up, ever: whether a drain
+    /// consumed grey work, which termination detection must see (see
+    /// `Collector::end_shared_drain`).
+    pub(crate) taken: u64,
     /// The prefetch pipeline of the drain loop: children whose span and header are being
     /// loaded, to be shaded [`PIPELINE`] edges later (`pipe_len` of them from `pipe_head`,
     /// circularly). A mark worker's is empty whenever `drain` is not running; a mutator's may
@@ -300,6 +304,7 @@ impl MarkContext {
             produced: false,
             marked_bytes: 0,
             scanned_bytes: 0,
+            taken: 0,
             pipe: [MarkSite::EMPTY; PIPELINE],
             pipe_head: 0,
             pipe_len: 0,
@@ -662,6 +667,7 @@ impl MarkContext {
                     continue;
                 }
             };
+            self.taken += 1;
             // SAFETY: every object on a grey stack was shaded this cycle and is therefore
             // live until this cycle's sweep, which cannot start while it is still grey.
             unsafe { self.scan(grey) };

@@ -653,11 +653,16 @@ impl<'m> Scope<'m> {
         let t = Instant::now();
         let cpu = crate::stats::thread_cpu_time();
         self.with_local(|l| {
+            // A drain of the shared queue like a mark worker's, as far as termination is
+            // concerned: counted active while it holds grey objects it took, and recorded as
+            // progress if it took any (`Collector::end_shared_drain`).
+            let taken = c.begin_shared_drain(&l.mark);
             let done = l.mark.drain(&c.grey, work);
             l.assist_debt = l.assist_debt.saturating_sub(done.max(work));
             if l.mark.local.len() >= FLUSH_BATCH {
                 l.publish_marking(c);
             }
+            c.end_shared_drain(&l.mark, taken);
         });
         let on_cpu = cpu
             .zip(crate::stats::thread_cpu_time())
