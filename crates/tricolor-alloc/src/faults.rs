@@ -51,6 +51,9 @@ pub enum Fault {
     RelaxedBlackCheck,
     /// The coordinator acts for a mutator outside any scope without taking its `LOCKED` bit.
     HandshakeWithoutLock,
+    /// A drain of the shared grey queue (a mark worker's or an assist) that took grey work does
+    /// not record it as progress, so a termination round during it can count as clean.
+    IgnoreDrainProgress,
 }
 
 // Thread-local: loom runs all the threads of a model as coroutines on the test's own OS

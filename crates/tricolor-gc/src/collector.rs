@@ -119,6 +119,16 @@ pub(crate) struct CycleRun {
     heap_start: usize,
 }
 
+/// A termination round published by [`Collector::cycle_start_round`]: its phase and the
+/// counters read before it was published.
+pub(crate) struct Round {
+    k: u64,
+    phase: u64,
+    work0: u64,
+    progress0: u64,
+    res0: u64,
+}
+
 /// The shared state of one heap (see the module docs).
 pub struct Collector {
     pub(crate) alloc: Arc<Allocator>,
@@ -886,7 +896,7 @@ impl Collector {
     /// not count as clean. The bump precedes the decrement of the active count (both `SeqCst`,
     /// and the coordinator reads them in the opposite order).
     pub(crate) fn end_shared_drain(&self, cx: &MarkContext, taken_before: u64) {
-        if cx.taken != taken_before {
+        if cx.taken != taken_before && !fault(Fault::IgnoreDrainProgress) {
             self.workers.progress.fetch_add(1, Ordering::SeqCst);
         }
         self.workers.active.fetch_sub(1, Ordering::SeqCst);
@@ -895,18 +905,46 @@ impl Collector {
     /// Step 5: one attempt at mark termination (ephemeron propagation, a termination round,
     /// the declaration). Returns whether marking is complete; if not, drain and try again.
     pub(crate) fn cycle_try_terminate(&self, run: &mut CycleRun) -> bool {
+        match self.cycle_start_round(run) {
+            Some(round) => self.cycle_finish_round(round),
+            None => false,
+        }
+    }
+
+    /// The first half of [`Collector::cycle_try_terminate`]: ephemeron propagation (`None` if
+    /// it found work), then the counters the round compares against and the round's phase.
+    pub(crate) fn cycle_start_round(&self, run: &mut CycleRun) -> Option<Round> {
         if self.weaks.propagate_ephemerons(&mut run.cx) {
-            return false;
+            return None;
         }
         run.rounds += 1;
         let work0 = self.outside_work.load(Ordering::SeqCst);
         let progress0 = self.workers.progress.load(Ordering::SeqCst);
         let res0 = self.resurrections.load(Ordering::SeqCst);
-        let round = self.publish_phase(PHASE_MARK);
+        let phase = self.publish_phase(PHASE_MARK);
+        Some(Round {
+            k: run.k,
+            phase,
+            work0,
+            progress0,
+            res0,
+        })
+    }
+
+    /// The second half of [`Collector::cycle_try_terminate`]: waits for the round's
+    /// acknowledgements and declares marking complete if the round was clean.
+    pub(crate) fn cycle_finish_round(&self, round: Round) -> bool {
+        let Round {
+            k,
+            phase,
+            work0,
+            progress0,
+            res0,
+        } = round;
         let report = if fault(Fault::NoTerminationRound) {
             0
         } else {
-            self.wait_acks(round)
+            self.wait_acks(phase)
         };
         let report = if fault(Fault::IgnoreGreyStacks) {
             report & !REPORT_GREY_STACK
@@ -933,7 +971,7 @@ impl Collector {
         if self.resurrections.load(Ordering::SeqCst) != res0 && !fault(Fault::IgnoreResurrections) {
             return false;
         }
-        self.mark_done.store(run.k, Ordering::SeqCst);
+        self.mark_done.store(k, Ordering::SeqCst);
         self.marking.store(false, Ordering::SeqCst);
         true
     }

@@ -42,6 +42,27 @@ pub fn try_terminate(c: &Collector, cycle: &mut Cycle) -> bool {
     c.cycle_try_terminate(&mut cycle.0)
 }
 
+/// A termination round published by [`start_round`], not yet finished.
+pub struct Round(crate::collector::Round);
+
+impl core::fmt::Debug for Round {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Round").finish_non_exhaustive()
+    }
+}
+
+/// The first half of [`try_terminate`]: ephemeron propagation (`None` if it found work) and
+/// the publication of a termination round, which mutators may then acknowledge.
+pub fn start_round(c: &Collector, cycle: &mut Cycle) -> Option<Round> {
+    c.cycle_start_round(&mut cycle.0).map(Round)
+}
+
+/// The second half of [`try_terminate`]: waits for every acknowledgement of `round`; `true`
+/// when marking is complete.
+pub fn finish_round(c: &Collector, round: Round) -> bool {
+    c.cycle_finish_round(round.0)
+}
+
 /// Drains and tries to terminate until marking is complete.
 pub fn mark(c: &Collector, cycle: &mut Cycle) {
     loop {

@@ -616,16 +616,21 @@ impl<'m> Scope<'m> {
     /// another is still in step 1 with a container borrow open, mutating an object nobody has
     /// claimed; tracing that object then would read it mid-mutation. Until then the debt waits.
     fn assist(&self, bytes: usize) {
+        self.assist_slice(bytes, ASSIST_SLICE);
+    }
+
+    /// [`Self::assist`] with slices of at most `slice` bytes of scan work.
+    fn assist_slice(&self, bytes: usize, slice: usize) {
         let c = self.collector();
         let work = self.with_local(|l| {
             let owed = (bytes as f64 * c.assist_ratio()) as usize;
             l.assist_debt = (l.assist_debt + owed).min(ASSIST_MAX_DEBT);
-            if l.assist_debt < ASSIST_SLICE / 4
+            if l.assist_debt < slice / 4
                 || !(c.tracing_started(l.cycle) || fault(Fault::EarlyAssist))
             {
                 return 0;
             }
-            l.assist_debt.min(ASSIST_SLICE)
+            l.assist_debt.min(slice)
         });
         if work == 0 {
             return;
@@ -670,13 +675,15 @@ impl<'m> Scope<'m> {
         c.stats.record_assist(t.elapsed(), on_cpu);
     }
 
-    /// Runs a mark assist of `work` bytes of scan work now, as if the mutator had allocated
-    /// enough to owe it (for the loom models; not a stable API).
+    /// Runs one mark assist slice of `work` bytes of scan work now (it stops after the first
+    /// object or part that reaches `work`), as if the mutator had allocated enough to owe it
+    /// (for the loom models; not a stable API).
     #[doc(hidden)]
     pub fn __assist(&self, work: usize) {
-        self.with_local(|l| l.assist_debt = work.min(ASSIST_MAX_DEBT));
+        let work = work.clamp(1, ASSIST_MAX_DEBT);
+        self.with_local(|l| l.assist_debt = work);
         if self.with_local(|l| l.blacken) {
-            self.assist(0);
+            self.assist_slice(0, work);
         }
     }
 

@@ -119,7 +119,14 @@ pub unsafe trait Trace<'gc> {
 }
 
 /// Elements per part when a large sequence is traced in parts ([`Trace::trace_chunk`]).
+#[cfg(not(tricolor_loom))]
 pub const TRACE_CHUNK: usize = 1024;
+
+/// Elements per part when a large sequence is traced in parts ([`Trace::trace_chunk`]). Two
+/// under the loom model checker, so that a model's object is traced in several parts while
+/// each part stays a handful of scheduling points.
+#[cfg(tricolor_loom)]
+pub const TRACE_CHUNK: usize = 2;
 
 /// Traces part `chunk` of a slice of traced elements; whether parts remain.
 #[inline]
