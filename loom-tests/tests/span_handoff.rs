@@ -66,6 +66,7 @@ fn span_handoff_model() {
                 min_reservation_bytes: 1 << 20,
                 arena_bytes: 256 << 10,
                 free_hook: Some(record_free),
+                huge_pages: false,
             })
             .unwrap(),
         );

@@ -7,8 +7,11 @@
 //! worst batch of the same size.
 //!
 //! ```text
-//! stall-probe [--mib 1024] [--seconds 10] [--batch 256]
+//! stall-probe [--mib 1024] [--seconds 10] [--batch 256] [--huge-pages]
 //! ```
+//!
+//! `--huge-pages` advises the kernel to back the array with transparent huge pages
+//! (`MADV_HUGEPAGE`, as `tricolor::Config::huge_pages` does for the heap) before touching it.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 use benches::report::fmt_ns;
 use benches::stats::Histogram;
 
-const USAGE: &str = "usage: stall-probe [--mib N] [--seconds S] [--batch K]";
+const USAGE: &str = "usage: stall-probe [--mib N] [--seconds S] [--batch K] [--huge-pages]";
 
 fn main() -> ExitCode {
     match run() {
@@ -46,7 +49,7 @@ fn arg<T: std::str::FromStr>(v: Option<&String>, name: &str) -> Result<T, String
 }
 
 fn run() -> Result<(), String> {
-    let (mut mib, mut seconds, mut batch) = (1024usize, 10.0f64, 256usize);
+    let (mut mib, mut seconds, mut batch, mut huge) = (1024usize, 10.0f64, 256usize, false);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -54,6 +57,7 @@ fn run() -> Result<(), String> {
             "--mib" => mib = arg(it.next(), a)?,
             "--seconds" => seconds = arg(it.next(), a)?,
             "--batch" => batch = arg(it.next(), a)?,
+            "--huge-pages" => huge = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -61,16 +65,18 @@ fn run() -> Result<(), String> {
         return Err("--mib, --batch and --seconds must be positive".into());
     }
     let n = mib * (1 << 20) / 8;
+    let mut chain: Vec<u64> = Vec::with_capacity(n);
+    if huge {
+        advise_huge_pages(chain.as_mut_ptr().cast(), n * 8)?;
+    }
     // xorshift64: a chain of pseudo-random indices, every page touched.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut chain: Vec<u64> = (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n as u64
-        })
-        .collect();
+    chain.extend((0..n).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n as u64
+    }));
     let mut hist = Histogram::new();
     let mut idx = 1usize;
     let t0 = Instant::now();
@@ -88,8 +94,9 @@ fn run() -> Result<(), String> {
         hist.record(thread_cpu_ns().saturating_sub(c0));
     }
     println!(
-        "stall-probe: {mib} MiB, batches of {batch} dependent random loads and stores, {seconds} s \
-         (end index {idx})"
+        "stall-probe: {mib} MiB{}, batches of {batch} dependent random loads and stores, \
+         {seconds} s (end index {idx})",
+        if huge { " (huge pages advised)" } else { "" }
     );
     println!(
         "batches {}  p50 {}  p99 {}  p99.9 {}  max {} (thread CPU time)",
@@ -103,4 +110,26 @@ fn run() -> Result<(), String> {
         println!("  >= {:>10}  {c:>10}", fmt_ns(lo));
     }
     Ok(())
+}
+
+/// `madvise(MADV_HUGEPAGE)` over the whole pages inside `[start, start + len)`.
+fn advise_huge_pages(start: *mut u8, len: usize) -> Result<(), String> {
+    const PAGE: usize = 4096;
+    let lo = start.addr().next_multiple_of(PAGE);
+    let hi = (start.addr() + len) & !(PAGE - 1);
+    if hi <= lo {
+        return Ok(());
+    }
+    // SAFETY: `[lo, hi)` lies inside the allocation `start` points to (its whole pages), which
+    // this function does not otherwise touch; MADV_HUGEPAGE is advice that never changes the
+    // contents of the range.
+    let r = unsafe { libc::madvise(start.with_addr(lo).cast(), hi - lo, libc::MADV_HUGEPAGE) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "madvise(MADV_HUGEPAGE): {}",
+            std::io::Error::last_os_error()
+        ))
+    }
 }

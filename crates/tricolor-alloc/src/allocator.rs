@@ -220,6 +220,11 @@ pub struct AllocConfig {
     /// and spans for which the cache's [`ThreadCache::note_needs_free_hook`](crate::ThreadCache::note_needs_free_hook) was called after a
     /// class-based allocation.
     pub free_hook: Option<FreeHook>,
+    /// Advise the kernel to back the heap with transparent huge pages (`MADV_HUGEPAGE` on the
+    /// reservation; default `false`). Fewer TLB misses make random access over a large heap
+    /// (marking, pointer chasing) faster; pages are committed 2 MiB at a time, and where the
+    /// kernel has no transparent huge pages the advice is ignored.
+    pub huge_pages: bool,
 }
 
 impl Default for AllocConfig {
@@ -229,6 +234,7 @@ impl Default for AllocConfig {
             min_reservation_bytes: 1 << 30,
             arena_bytes: 64 << 20,
             free_hook: None,
+            huge_pages: false,
         }
     }
 }
@@ -278,7 +284,7 @@ impl Allocator {
             ));
         }
         let min = config.min_reservation_bytes.min(max);
-        let arenas = Arenas::reserve(max, min, arena)?;
+        let arenas = Arenas::reserve(max, min, arena, config.huge_pages)?;
         let max_pages = arenas.len() / PAGE_SIZE;
         let heap = PageHeap::new(max_pages, arenas.pages_per_arena());
         Ok(Self {

@@ -45,11 +45,13 @@ pub(crate) struct Arenas {
 
 impl Arenas {
     /// Reserves `max_bytes` (a multiple of `arena_bytes`, itself a power of two ≥ one page);
-    /// on failure halves the size, down to `min_bytes`.
+    /// on failure halves the size, down to `min_bytes`. With `huge_pages`, advises the kernel
+    /// to back it with transparent huge pages (ignored where the kernel has none).
     pub(crate) fn reserve(
         max_bytes: usize,
         min_bytes: usize,
         arena_bytes: usize,
+        huge_pages: bool,
     ) -> Result<Self, AllocError> {
         debug_assert!(arena_bytes.is_power_of_two() && arena_bytes >= PAGE_SIZE);
         let mut bytes = max_bytes;
@@ -65,6 +67,11 @@ impl Arenas {
                 }
             }
         };
+        if huge_pages {
+            // Advice only: a kernel without transparent huge pages refuses it, and the heap
+            // then works with normal pages.
+            let _ = res.advise_huge_pages();
+        }
         let narenas = res.len() / arena_bytes;
         Ok(Self {
             base: res.base().addr(),

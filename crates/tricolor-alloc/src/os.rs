@@ -10,6 +10,8 @@
 //! * [`Reservation::decommit`] gives a page-aligned sub-range back to the kernel with
 //!   `madvise(MADV_DONTNEED)`: resident memory drops at once and the range reads as zero the
 //!   next time it is touched. The range stays mapped, so it may be reused at any time.
+//! * [`Reservation::advise_huge_pages`] asks the kernel to back the range with transparent huge
+//!   pages (`madvise(MADV_HUGEPAGE)`). Advice only: contents and addresses are unaffected.
 //! * Dropping the [`Reservation`] unmaps everything. The allocator drops it last, after all
 //!   metadata that points into it.
 //!
@@ -18,7 +20,7 @@
 
 use std::io;
 
-use memmap2::{MmapOptions, MmapRaw, UncheckedAdvice};
+use memmap2::{Advice, MmapOptions, MmapRaw, UncheckedAdvice};
 
 /// A reserved, read-write, demand-committed range of address space.
 pub(crate) struct Reservation {
@@ -66,6 +68,12 @@ impl Reservation {
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Asks the kernel to back the whole range with transparent huge pages where it can (it
+    /// fails on kernels without them; the range then keeps normal pages).
+    pub(crate) fn advise_huge_pages(&self) -> io::Result<()> {
+        self.map.advise(Advice::HugePage)
     }
 
     /// Returns `[offset, offset + len)` (relative to [`base`](Self::base)) to the kernel.

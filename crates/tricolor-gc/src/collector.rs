@@ -340,6 +340,7 @@ impl Collector {
             min_reservation_bytes: config.max_heap_bytes.min(1 << 30),
             arena_bytes: config.arena_bytes,
             free_hook: Some(free_object),
+            huge_pages: config.huge_pages,
         })
         .map_err(StartError::Alloc)?;
         let pacer = Pacer::default();

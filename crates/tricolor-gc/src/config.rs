@@ -7,6 +7,7 @@
 //! | `TRICOLOR_GCTRACE` | print one line per cycle on stderr | `0` or `1` |
 //! | `TRICOLOR_GC_STRESS` | collect at every allocation slow path and poll point | `0` or `1` |
 //! | `TRICOLOR_MARK_WORKERS` | number of background mark workers | a positive integer |
+//! | `TRICOLOR_HUGE_PAGES` | ask for transparent huge pages for the heap ([`Config::huge_pages`]) | `0` or `1` |
 //!
 //! [`Config::from_env`] starts from the defaults and applies the variables that are set; a bad
 //! value is an error naming the variable and the accepted forms, never silently ignored.
@@ -49,6 +50,13 @@ pub struct Config {
     /// Size of the arenas the heap grows by (a power of two, at least 256 KiB). Default
     /// 64 MiB, as in Go; each active arena has a page table of `arena_bytes / 8 KiB` entries.
     pub arena_bytes: usize,
+    /// Ask the kernel for transparent huge pages for the heap (`MADV_HUGEPAGE`). Default
+    /// `false`. Marking a large heap is random access, much of it TLB misses with 4 KiB pages:
+    /// on the development VM, huge pages halved the time of random access over 1 GiB, and in
+    /// a few interleaved runs GCBench got faster but binary-trees slower (see
+    /// `docs/PERFORMANCE.md`). Worth trying for heaps of hundreds of MiB or more. Ignored
+    /// where the kernel has no transparent huge pages (and under its `never` setting).
+    pub huge_pages: bool,
 }
 
 impl Default for Config {
@@ -65,6 +73,7 @@ impl Default for Config {
             max_heap_bytes: 64 << 30,
             scavenge: true,
             arena_bytes: 64 << 20,
+            huge_pages: false,
         }
     }
 }
@@ -114,6 +123,9 @@ impl Config {
         }
         if let Some(v) = get("TRICOLOR_GC_STRESS") {
             self.stress = parse_flag("TRICOLOR_GC_STRESS", &v)?;
+        }
+        if let Some(v) = get("TRICOLOR_HUGE_PAGES") {
+            self.huge_pages = parse_flag("TRICOLOR_HUGE_PAGES", &v)?;
         }
         if let Some(v) = get("TRICOLOR_MARK_WORKERS") {
             self.mark_workers = match v.trim().parse::<usize>() {
@@ -250,8 +262,10 @@ mod tests {
                 ("TRICOLOR_GCTRACE", "1"),
                 ("TRICOLOR_GC_STRESS", "0"),
                 ("TRICOLOR_MARK_WORKERS", "3"),
+                ("TRICOLOR_HUGE_PAGES", "1"),
             ]))
             .unwrap();
+        assert!(c.huge_pages);
         assert_eq!(c.gogc, None);
         assert_eq!(c.memory_limit, Some(512 << 20));
         assert!(c.gctrace);
