@@ -52,9 +52,9 @@ pub struct Config {
     pub arena_bytes: usize,
     /// Ask the kernel for transparent huge pages for the heap (`MADV_HUGEPAGE`). Default
     /// `false`. Marking a large heap is random access, much of it TLB misses with 4 KiB pages:
-    /// on the development VM, huge pages cut the time of random access over 1 GiB by a third,
-    /// and in a few interleaved runs GCBench got faster but binary-trees slower (see
-    /// `docs/PERFORMANCE.md`). Worth trying for heaps of hundreds of MiB or more. Ignored
+    /// on the development VM, huge pages cut the time of random access over 1 GiB by a third
+    /// and the latency harness's median mutator gap by about 30 %; small heaps did not change
+    /// (see `docs/PERFORMANCE.md`). Worth trying for heaps of hundreds of MiB or more. Ignored
     /// where the kernel has no transparent huge pages (and under its `never` setting).
     pub huge_pages: bool,
 }
