@@ -22,12 +22,13 @@
 //!    then acknowledges round *k*, clean.
 //!
 //! Every acknowledgement of round *k* is clean and the queue is empty when it completes, but
-//! marking is not done: B (which M1 holds) is still only in M1's buffer, white, and so is D,
-//! which only B's trace reaches. The round must count as unclean because M2's drain took work during it
+//! marking is not done: B (which M1 holds) is still only in M1's buffer, white, and so is D, which
+//! only B's trace reaches. The round must count as unclean because M2's drain took work during it
 //! (`Collector::end_shared_drain`); M1's next acknowledgement then publishes B. Asserted when
-//! marking returns: R, L, B and D are marked. Negative control: `IgnoreDrainProgress` (a drain
-//! does not record the work it took) → "terminated early: B unmarked", in the first execution. This is the race the
-//! latency harness hit in about one run in sixteen at 1 GiB before the progress count existed.
+//! marking returns: R, L, B and D are marked. Negative control: `IgnoreDrainProgress` (a drain does
+//! not record the work it took) → "terminated early: B unmarked", in the first execution. This is
+//! the race the latency harness hit in about one run in sixteen at 1 GiB before the progress count
+//! existed.
 #![cfg(tricolor_loom)]
 
 use core::ptr::NonNull;
