@@ -19,9 +19,9 @@ stress secs="120":
     TRICOLOR_STRESS_SECS={{secs}} cargo test --release -p tricolor --test stress -- --nocapture
 
 # Loom model checks of the production code, as CI runs them (bounds per model in
-# loom-tests/README.md).
+# loom-tests/README.md), printing each model's execution count and time.
 loom:
-    bash loom-tests/run.sh
+    bash loom-tests/run.sh --nocapture
 
 # Every loom model at one preemption bound (e.g. `just loom-at 4` for a deeper manual run).
 loom-at preemptions="4":

@@ -41,7 +41,8 @@ pub fn node<'gc>(mc: &Mutation<'gc>, first: Option<Gc<'gc, Node<'gc>>>) -> Gc<'g
 
 /// Runs `f` under loom with settings suited to models that build a real heap (their setup alone
 /// takes thousands of scheduling points). `LOOM_MAX_PREEMPTIONS` bounds the preemptions as usual.
-/// Prints the number of executions explored and the time taken (shown with `--nocapture`).
+/// Prints the test's name, the number of executions explored and the time taken (shown with
+/// `--nocapture`, which `.ci/run` passes).
 #[cfg(tricolor_loom)]
 pub fn check(f: impl Fn() + Sync + Send + 'static) {
     use std::sync::Arc;
@@ -60,7 +61,8 @@ pub fn check(f: impl Fn() + Sync + Send + 'static) {
     impl Drop for Report {
         fn drop(&mut self) {
             eprintln!(
-                "loom: {} after {} executions in {:.1?} (preemption bound {:?})",
+                "loom: {} {} after {} executions in {:.1?} (preemption bound {:?})",
+                std::thread::current().name().unwrap_or("model"),
                 if std::thread::panicking() {
                     "failed"
                 } else {

@@ -223,7 +223,9 @@ pub struct AllocConfig {
     /// Advise the kernel to back the heap with transparent huge pages (`MADV_HUGEPAGE` on the
     /// reservation; default `false`). Fewer TLB misses make random access over a large heap
     /// (marking, pointer chasing) faster; pages are committed 2 MiB at a time, and where the
-    /// kernel has no transparent huge pages the advice is ignored.
+    /// kernel has no transparent huge pages the advice is ignored. Under the kernel's THP
+    /// `defrag` setting `madvise` (its default), a fault in advised memory may enter direct
+    /// reclaim and compaction, which can stall the faulting allocation.
     pub huge_pages: bool,
 }
 

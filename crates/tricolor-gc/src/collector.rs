@@ -1091,12 +1091,6 @@ impl Collector {
         n
     }
 
-    /// A marking context for the current cycle (a mark worker's).
-    pub(crate) fn worker_context(&self) -> MarkContext {
-        let (parity, epoch) = self.cycle_marks();
-        MarkContext::new(&self.alloc, parity, epoch)
-    }
-
     fn worker_main(self: Arc<Self>) {
         let w = &self.workers;
         let mut cx: Option<(u64, MarkContext)> = None;
@@ -1115,7 +1109,12 @@ impl Collector {
             }
             let ctx = match &mut cx {
                 Some((ck, c)) if *ck == k => c,
-                _ => &mut cx.insert((k, self.worker_context())).1,
+                _ => {
+                    let (parity, epoch) = self.cycle_marks();
+                    &mut cx
+                        .insert((k, MarkContext::new(&self.alloc, parity, epoch)))
+                        .1
+                }
             };
             let n = self.worker_drain(ctx);
             if n == 0 {

@@ -55,7 +55,10 @@ pub struct Config {
     /// on the development VM, huge pages cut the time of random access over 1 GiB by a third
     /// and the latency harness's median mutator gap by about 30 %; small heaps did not change
     /// (see `docs/PERFORMANCE.md`). Worth trying for heaps of hundreds of MiB or more. Ignored
-    /// where the kernel has no transparent huge pages (and under its `never` setting).
+    /// where the kernel has no transparent huge pages (and under its `never` setting). Off by
+    /// default because, under the kernel's default THP `defrag` setting (`madvise`), a page
+    /// fault in advised memory may enter direct reclaim and compaction: on a machine with
+    /// fragmented memory, an allocation that takes fresh pages can then stall for milliseconds.
     pub huge_pages: bool,
 }
 
