@@ -60,8 +60,8 @@ pub fn check(f: impl Fn() + Sync + Send + 'static) {
     }
     impl Drop for Report {
         fn drop(&mut self) {
-            eprintln!(
-                "loom: {} {} after {} executions in {:.1?} (preemption bound {:?})",
+            let line = format!(
+                "loom: {} {} after {} executions in {:.1?} (preemption bound {:?})\n",
                 std::thread::current().name().unwrap_or("model"),
                 if std::thread::panicking() {
                     "failed"
@@ -72,6 +72,8 @@ pub fn check(f: impl Fn() + Sync + Send + 'static) {
                 self.t.elapsed(),
                 self.bound
             );
+            // One write, so that the line is not interleaved with another test's output.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
         }
     }
     // A std atomic, outside the model: it only counts executions.
