@@ -81,8 +81,12 @@ fn phase_word(seq: u64, kind: u64) -> u64 {
 /// Requests and progress, protected by `Collector::control`.
 #[derive(Default)]
 struct Control {
-    /// A cycle has been asked for (by the trigger, stress mode or a caller).
+    /// A cycle has been asked for by a caller, stress mode or the memory limit.
     requested: bool,
+    /// A mutator saw the heap past the pacer's trigger. Unlike `requested`, this is tested
+    /// again before a cycle starts: a request made while a cycle was running compared the old
+    /// counters with the old trigger, and that cycle's end reset both.
+    paced: bool,
     /// The request came from an explicit collection call.
     forced: bool,
     shutdown: bool,
@@ -117,6 +121,8 @@ pub(crate) struct CycleRun {
     t0: Instant,
     t_started: Instant,
     heap_start: usize,
+    paced_heap_start: usize,
+    trigger: usize,
 }
 
 /// A termination round published by [`Collector::cycle_start_round`]: its phase and the
@@ -172,6 +178,8 @@ pub struct Collector {
     /// garbage is not in it, so the end of a cycle cannot trigger the next one by itself.
     pacing_live: StatUsize,
     cycle_requested: AtomicBool,
+    /// `Control::paced` is set (the same role for the pacer's requests).
+    paced_requested: AtomicBool,
     pub(crate) stats: Stats,
     control: Mutex<Control>,
     control_cv: Condvar,
@@ -375,6 +383,7 @@ impl Collector {
             live_after_mark: StatUsize::new(0),
             pacing_live: StatUsize::new(0),
             cycle_requested: AtomicBool::new(false),
+            paced_requested: AtomicBool::new(false),
             stats: Stats::new(),
             control: Mutex::new(Control::default()),
             control_cv: Condvar::new(),
@@ -479,9 +488,16 @@ impl Collector {
     /// Called by mutators after each allocation slow path: starts a cycle at the trigger.
     pub(crate) fn after_alloc_slow(&self, bytes: usize) {
         self.add_allocated(bytes);
-        if self.pacing_live.load(Ordering::Relaxed) >= self.trigger.load(Ordering::Relaxed) {
-            self.request_cycle(false);
+        if self.trigger_reached() && !self.paced_requested.load(Ordering::Relaxed) {
+            self.paced_requested.store(true, Ordering::Relaxed);
+            self.control.lock().unwrap().paced = true;
+            self.control_cv.notify_all();
         }
+    }
+
+    /// Whether the heap, as the pacer counts it, has reached the trigger.
+    fn trigger_reached(&self) -> bool {
+        self.pacing_live.load(Ordering::Relaxed) >= self.trigger.load(Ordering::Relaxed)
     }
 
     /// Asks the coordinator for a cycle (non-blocking). `forced` marks it as explicit.
@@ -694,13 +710,25 @@ impl Collector {
                 .config
                 .forced_cycle_interval
                 .is_some_and(|d| last_cycle_end.elapsed() >= d);
-            if ctl.requested || periodic {
+            // A paced request is tested again (Go's `gcStart` re-tests its trigger too): one
+            // made while the last cycle ran compared that cycle's counters with its trigger, and
+            // would otherwise start the next cycle the moment the last one ended, on a heap
+            // below the new trigger. A mutator past the new trigger asks again at its next
+            // allocation slow path.
+            let paced_due = ctl.paced && self.trigger_reached();
+            if ctl.paced && !paced_due {
+                ctl.paced = false;
+                self.paced_requested.store(false, Ordering::Relaxed);
+            }
+            if ctl.requested || paced_due || periodic {
                 let forced = ctl.forced;
                 ctl.requested = false;
+                ctl.paced = false;
                 ctl.forced = false;
                 ctl.started += 1;
                 drop(ctl);
                 self.cycle_requested.store(false, Ordering::Relaxed);
+                self.paced_requested.store(false, Ordering::Relaxed);
                 self.run_cycle(forced, periodic && !forced);
                 last_cycle_end = Instant::now();
                 kept_spans_released = false;
@@ -733,7 +761,7 @@ impl Collector {
                 last_scavenge = Instant::now();
             }
             let ctl = self.control.lock().unwrap();
-            if !ctl.requested && !ctl.shutdown {
+            if !ctl.requested && !ctl.paced && !ctl.shutdown {
                 let _ = self
                     .control_cv
                     .wait_timeout(ctl, Duration::from_millis(50))
@@ -798,6 +826,9 @@ impl Collector {
     pub(crate) fn cycle_begin(&self, forced: bool, periodic: bool) -> CycleRun {
         let t0 = Instant::now();
         let heap_start = self.alloc.heap_live_bytes();
+        // Both only change at a cycle's end, on this thread, or grow (`pacing_live`) until then.
+        let paced_heap_start = self.pacing_live.load(Ordering::Relaxed);
+        let trigger = self.trigger.load(Ordering::Relaxed);
 
         // 1. Sweep termination.
         let prev = self.phase.load(Ordering::Acquire);
@@ -855,6 +886,8 @@ impl Collector {
             t0,
             t_started,
             heap_start,
+            paced_heap_start,
+            trigger,
         }
     }
 
@@ -1040,6 +1073,8 @@ impl Collector {
             termination_rounds: run.rounds,
             total: t_end - run.t0,
             heap_start: run.heap_start,
+            paced_heap_start: run.paced_heap_start,
+            trigger: run.trigger,
             heap_end,
             live,
             goal: goal.unwrap_or(0),

@@ -11,7 +11,11 @@
 //!   collector does one cycle's worth of marking: `cons_mark × expected_scan_work`, with
 //!   `cons_mark` = bytes allocated during marking per byte scanned, the maximum of the last
 //!   [`HISTORY`] cycles (Go 1.20+ uses the same max-of-recent rule). The trigger is clamped
-//!   between 70 % and 95 % of the way from the live heap to the goal.
+//!   between 70 % and 95 % of the way from the live heap to the goal. A mutator whose
+//!   allocation slow path finds the heap at the trigger asks for a cycle, and the coordinator
+//!   tests the trigger again before starting one (as Go's `gcStart` does): a slow path during
+//!   a cycle still sees the count that reached the old trigger, and the cycle's end resets
+//!   both, so without the second test every such cycle was followed at once by another.
 //! * **Assists**: while marking, a mutator that allocates `b` bytes owes `b × assist_ratio` bytes
 //!   of scan work, `assist_ratio = remaining expected scan work / remaining runway to the
 //!   goal`. Past the goal the runway is extended by 10 % of the goal (Go's rule) so the ratio

@@ -34,6 +34,13 @@ pub struct CycleSummary {
     pub total: Duration,
     /// Heap in use when the cycle started, bytes.
     pub heap_start: usize,
+    /// The heap as the pacer counts it when the cycle started: the bytes found live by the
+    /// previous cycle plus those allocated since (unswept garbage is not in it), bytes.
+    pub paced_heap_start: usize,
+    /// The pacer's trigger when the cycle started, bytes (`usize::MAX`: none). A cycle started
+    /// by the pacer (not forced, not periodic, not by stress mode or the memory limit) starts
+    /// only once `paced_heap_start` has reached it.
+    pub trigger: usize,
     /// Heap in use when marking ended, bytes.
     pub heap_end: usize,
     /// Bytes found live: marked, plus allocated (black) during marking.

@@ -531,6 +531,52 @@ fn collect_inside_a_scope_of_another_heap_is_fine() {
 }
 
 #[test]
+fn the_pacer_starts_cycles_at_its_trigger_not_on_requests_from_the_last_cycle() {
+    const MIB: usize = 1 << 20;
+    let heap = heap();
+    let mut m = heap.mutator();
+    // 8 MiB live (above the minimum goal), then 192 MiB of short-lived garbage. While a cycle
+    // marks, the pacer's count is still the one that reached the trigger, so allocation slow
+    // paths during the cycle see it past the trigger: such a request must not start the next
+    // cycle once this one has reset the count.
+    let _root = m.enter(|mc| {
+        let v: Vec<Gc<'_, [u64; 64]>> = (0..16_384).map(|i| Gc::new(mc, [i; 64])).collect();
+        Root::<Rootable![Vec<Gc<'_, [u64; 64]>>]>::new(mc, Gc::new(mc, v))
+    });
+    let mut seen = Vec::new();
+    let mut allocated = 0;
+    while allocated < 192 * MIB {
+        m.enter(|mc| {
+            for i in 0..256u64 {
+                std::hint::black_box(Gc::new(mc, [i; 8]));
+            }
+        });
+        allocated += 256 * 64;
+        if let Some(c) = heap.stats().last_cycle
+            && seen
+                .last()
+                .is_none_or(|l: &tricolor::CycleSummary| l.number != c.number)
+        {
+            seen.push(c);
+        }
+    }
+    let paced: Vec<_> = seen
+        .iter()
+        .filter(|c| c.number > 1 && !c.forced && !c.periodic)
+        .collect();
+    assert!(paced.len() >= 5, "too few cycles to judge: {seen:?}");
+    for c in paced {
+        assert!(
+            c.paced_heap_start >= c.trigger,
+            "cycle {} started at {} bytes as the pacer counts them, below its trigger {}",
+            c.number,
+            c.paced_heap_start,
+            c.trigger
+        );
+    }
+}
+
+#[test]
 fn freed_memory_goes_back_to_the_os_down_to_the_goal() {
     const MIB: usize = 1 << 20;
     let heap = heap();
