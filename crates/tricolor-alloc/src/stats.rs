@@ -74,6 +74,7 @@ impl Counters {
 
 /// Counters of one size class (or, for class 0, of large objects).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClassStats {
     /// Slot size of the class (0 for class 0).
     pub object_size: usize,
@@ -100,6 +101,7 @@ pub struct ClassStats {
 /// * `in_use_bytes` follows Go's heap-live rule: exact once every cache is released; while a
 ///   cache holds a span, that span's free slots count as in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AllocStats {
     /// Address space reserved for the heap.
     pub reserved_bytes: usize,

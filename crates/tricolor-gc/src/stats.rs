@@ -15,6 +15,7 @@ use crate::sync::stat::{Ordering, StatU64 as AtomicU64};
 
 /// What one collection cycle did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CycleSummary {
     /// Cycle number (1 for the first).
     pub number: u64,
@@ -219,6 +220,7 @@ impl Stats {
 
 /// Per size class figures of a [`MemStats`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClassStats {
     /// Slot size of the class in bytes (0 for large objects).
     pub object_size: usize,
