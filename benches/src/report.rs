@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use crate::stats::{LatencySummary, median};
 use crate::workloads::{Size, Workload, churn};
@@ -277,6 +278,10 @@ pub struct Report {
     pub size: Size,
     /// Runs per (workload, peer) requested.
     pub repeat: usize,
+    /// Runs per (workload, peer) whose first run took less than `fast`.
+    pub fast_repeat: usize,
+    /// The first-run wall time under which a (workload, peer) counts as fast.
+    pub fast: Duration,
     /// The workloads, in order.
     pub workloads: Vec<Workload>,
     /// The peers, in column order.
@@ -517,11 +522,22 @@ impl Report {
         let _ = writeln!(
             out,
             "Generated on {date} by `bench-report` at size `{}`; every (workload, peer) ran {} \
-             time(s), each in a fresh process, interleaved across peers; tables show medians. \
+             time(s){}, each in a fresh process, interleaved across peers; tables show medians. \
              Ratios are relative to `{}` (lower is better). All peers ran in the same session on \
              the same machine, which other processes share, so compare ratios rather than \
              absolute numbers. Checksums agreed across peers and with the closed forms.\n",
-            self.size, self.repeat, self.reference
+            self.size,
+            self.repeat,
+            if self.fast_repeat > self.repeat {
+                format!(
+                    ", or {} times if its first run took less than {} s",
+                    self.fast_repeat,
+                    self.fast.as_secs_f64()
+                )
+            } else {
+                String::new()
+            },
+            self.reference
         );
         let _ = writeln!(out, "Reproduce with:\n\n```sh\n{}\n```\n", self.command);
         let _ = writeln!(out, "### Machine\n");
@@ -767,6 +783,8 @@ mod tests {
         let mut report = Report {
             size,
             repeat: 2,
+            fast_repeat: 2,
+            fast: Duration::from_secs(3),
             workloads: vec![Workload::Churn],
             peers: vec!["box", "rc", "gc"],
             reference: "box".into(),

@@ -3,14 +3,20 @@
 //! puts them into `docs/PERFORMANCE.md` between the bench-report markers.
 //!
 //! ```text
-//! bench-report [--size tiny|ci|report] [--repeat K] [--only WORKLOAD[,…]] [--peers A,B,…]
-//!              [--reference PEER] [--slow-secs S] [--write] [--out PATH]
+//! bench-report [--size tiny|ci|report] [--repeat K] [--fast-repeat K] [--fast-secs S]
+//!              [--only WORKLOAD[,…]] [--peers A,B,…] [--reference PEER] [--slow-secs S]
+//!              [--write] [--out PATH]
 //! bench-report --run WORKLOAD PEER SIZE      (child mode: one run, one result line)
 //! ```
 //!
 //! `--only` takes workload names or groups (`binary-trees`, `gcbench`, `churn`, `churn-mt`,
-//! `churn-mt1`, `churn-mt2`, `latency`). A (workload, peer) whose first run takes longer than
-//! `--slow-secs` (default 300) is not repeated, and the table says so.
+//! `churn-mt1`, `churn-mt2`, `latency`). Each (workload, peer) runs `--repeat` times (default
+//! 3), or `--fast-repeat` times (default 9) if its first run took less than `--fast-secs`
+//! (default 3): the second core and the host make single runs vary by ±20 %, and a median of
+//! nine one-second runs costs less than one run of the slow peers. A (workload, peer) whose
+//! first run takes longer than `--slow-secs` (default 300) is not repeated, and the table says
+//! so. Runs are interleaved across peers: round *k* runs every peer that still needs a *k*-th
+//! run.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,8 +27,9 @@ use benches::peers::{self, Outcome};
 use benches::report::{self, Cell, ChildLine, Machine, Report, RunRecord};
 use benches::workloads::{Size, Workload};
 
-const USAGE: &str = "usage: bench-report [--size tiny|ci|report] [--repeat K] [--only WORKLOAD[,...]] \
-[--peers A,B,...] [--reference PEER] [--slow-secs S] [--write] [--out PATH]\n       \
+const USAGE: &str = "usage: bench-report [--size tiny|ci|report] [--repeat K] [--fast-repeat K] \
+[--fast-secs S] [--only WORKLOAD[,...]] [--peers A,B,...] [--reference PEER] [--slow-secs S] [--write] \
+[--out PATH]\n       \
 bench-report --run WORKLOAD PEER SIZE";
 
 fn main() -> ExitCode {
@@ -78,6 +85,8 @@ fn child(args: &[String]) -> ExitCode {
 struct Options {
     size: Size,
     repeat: usize,
+    fast_repeat: usize,
+    fast: Duration,
     workloads: Vec<Workload>,
     peers: Vec<&'static str>,
     reference: String,
@@ -87,9 +96,21 @@ struct Options {
 }
 
 impl Options {
+    /// How many runs a (workload, peer) gets, given its first run: `fast_repeat` (if larger)
+    /// for a fast one, `repeat` otherwise.
+    fn runs_wanted(&self, first: &RunRecord) -> usize {
+        if Duration::from_nanos(first.wall_ns) < self.fast {
+            self.repeat.max(self.fast_repeat)
+        } else {
+            self.repeat
+        }
+    }
+
     fn parse(args: &[String]) -> Result<Options, String> {
         let mut size = Size::Tiny;
         let mut repeat = 3;
+        let mut fast_repeat = 9;
+        let mut fast = Duration::from_secs(3);
         let mut only: Option<Vec<String>> = None;
         let mut peer_names: Option<Vec<String>> = None;
         let mut reference = None;
@@ -113,6 +134,20 @@ impl Options {
                         .ok()
                         .filter(|&k| k > 0)
                         .ok_or("--repeat needs a positive integer")?;
+                }
+                "--fast-repeat" => {
+                    fast_repeat = value()?
+                        .parse()
+                        .ok()
+                        .filter(|&k| k > 0)
+                        .ok_or("--fast-repeat needs a positive integer")?;
+                }
+                "--fast-secs" => {
+                    fast = Duration::from_secs(
+                        value()?
+                            .parse()
+                            .map_err(|_| "--fast-secs needs an integer")?,
+                    );
                 }
                 "--only" => {
                     only.get_or_insert_with(Vec::new)
@@ -170,6 +205,8 @@ impl Options {
         Ok(Options {
             size,
             repeat,
+            fast_repeat,
+            fast,
             workloads,
             peers,
             reference,
@@ -202,23 +239,26 @@ fn spawn(w: Workload, p: &str, size: Size) -> Result<ChildLine, String> {
 fn parent(opts: &Options, args: &[String]) -> ExitCode {
     let mut cells: HashMap<(Workload, &'static str), Cell> = HashMap::new();
     let mut failures = Vec::new();
-    let total = opts.workloads.len() * opts.peers.len() * opts.repeat;
+    let rounds = opts.repeat.max(opts.fast_repeat);
     let mut done = 0;
     for &w in &opts.workloads {
         eprintln!("== {w}: {} ==", w.describe(opts.size));
-        for rep in 0..opts.repeat {
+        for rep in 0..rounds {
             for &p in &opts.peers {
-                done += 1;
                 match cells.get(&(w, p)) {
                     Some(Cell::Unsupported(_)) => continue,
                     Some(Cell::Runs(_, Some(_))) => continue, // too slow to repeat
+                    Some(Cell::Runs(runs, None)) if runs.len() >= opts.runs_wanted(&runs[0]) => {
+                        continue;
+                    }
                     _ => {}
                 }
+                done += 1;
                 match spawn(w, p, opts.size) {
                     Ok(ChildLine::Ok { record, .. }) => {
                         let expected = w.expected_checksum(opts.size);
                         eprintln!(
-                            "[{done}/{total}] {w} {p} run {}: {} checksum {}{} rss {}",
+                            "[{done}] {w} {p} run {}: {} checksum {}{} rss {}",
                             rep + 1,
                             report::fmt_ns(record.wall_ns),
                             record.checksum,
@@ -230,7 +270,7 @@ fn parent(opts: &Options, args: &[String]) -> ExitCode {
                             report::fmt_kib(record.peak_rss_kib)
                         );
                         let slow = rep == 0
-                            && opts.repeat > 1
+                            && rounds > 1
                             && Duration::from_nanos(record.wall_ns) > opts.slow;
                         let entry = cells.entry((w, p)).or_insert(Cell::Runs(Vec::new(), None));
                         if let Cell::Runs(runs, note) = entry {
@@ -242,11 +282,11 @@ fn parent(opts: &Options, args: &[String]) -> ExitCode {
                         }
                     }
                     Ok(ChildLine::Unsupported { reason, .. }) => {
-                        eprintln!("[{done}/{total}] {w} {p}: n/a: {reason}");
+                        eprintln!("[{done}] {w} {p}: n/a: {reason}");
                         cells.insert((w, p), Cell::Unsupported(reason));
                     }
                     Err(e) => {
-                        eprintln!("[{done}/{total}] ERROR {e}");
+                        eprintln!("[{done}] ERROR {e}");
                         failures.push(e);
                     }
                 }
@@ -261,6 +301,8 @@ fn parent(opts: &Options, args: &[String]) -> ExitCode {
     let report = Report {
         size: opts.size,
         repeat: opts.repeat,
+        fast_repeat: opts.fast_repeat,
+        fast: opts.fast,
         workloads: opts.workloads.clone(),
         peers: opts.peers.clone(),
         reference: opts.reference.clone(),
