@@ -128,40 +128,16 @@ impl Options {
                     let v = value()?;
                     size = Size::parse(&v).ok_or(format!("unknown size {v}"))?;
                 }
-                "--repeat" => {
-                    repeat = value()?
-                        .parse()
-                        .ok()
-                        .filter(|&k| k > 0)
-                        .ok_or("--repeat needs a positive integer")?;
-                }
-                "--fast-repeat" => {
-                    fast_repeat = value()?
-                        .parse()
-                        .ok()
-                        .filter(|&k| k > 0)
-                        .ok_or("--fast-repeat needs a positive integer")?;
-                }
-                "--fast-secs" => {
-                    fast = Duration::from_secs(
-                        value()?
-                            .parse()
-                            .map_err(|_| "--fast-secs needs an integer")?,
-                    );
-                }
+                "--repeat" => repeat = positive(a, &value()?)?,
+                "--fast-repeat" => fast_repeat = positive(a, &value()?)?,
+                "--fast-secs" => fast = seconds(a, &value()?)?,
                 "--only" => {
                     only.get_or_insert_with(Vec::new)
                         .extend(value()?.split(',').map(str::to_string));
                 }
                 "--peers" => peer_names = Some(value()?.split(',').map(str::to_string).collect()),
                 "--reference" => reference = Some(value()?),
-                "--slow-secs" => {
-                    slow = Duration::from_secs(
-                        value()?
-                            .parse()
-                            .map_err(|_| "--slow-secs needs an integer")?,
-                    );
-                }
+                "--slow-secs" => slow = seconds(a, &value()?)?,
                 "--write" => write = true,
                 "--out" => out = PathBuf::from(value()?),
                 "-h" | "--help" => return Err("help".to_string()),
@@ -215,6 +191,21 @@ impl Options {
             out,
         })
     }
+}
+
+/// The value of `flag`, a positive integer.
+fn positive(flag: &str, v: &str) -> Result<usize, String> {
+    v.parse()
+        .ok()
+        .filter(|&k| k > 0)
+        .ok_or(format!("{flag} needs a positive integer"))
+}
+
+/// The value of `flag`, a whole number of seconds.
+fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
+    v.parse()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("{flag} needs an integer"))
 }
 
 /// Runs one child and parses its line.
