@@ -88,6 +88,9 @@ pub struct ThreadCache {
     /// [`ThreadCache::take_refilled_bytes`] last read it: what it added to `heap_live`.
     refilled: usize,
     black: Option<MarkParity>,
+    /// Whether the owner asked for a pause at the next word boundary
+    /// ([`ThreadCache::pause_at_next_word`]).
+    pause_at_word: bool,
     /// Free slots of each cached span when it was cached (for the allocation count).
     cached_free: [usize; NUM_CLASSES],
     alloc: Arc<Allocator>,
@@ -116,6 +119,7 @@ impl ThreadCache {
             slots: [Slot::EMPTY; NUM_CLASSES],
             refilled: 0,
             black: None,
+            pause_at_word: false,
             cached_free: [0; NUM_CLASSES],
             alloc,
         }
@@ -178,6 +182,15 @@ impl ThreadCache {
         ))
     }
 
+    /// Asks the fast path to fail once, at the next word of slots it moves to (every 64
+    /// slots of a class at most), so that the owner's slow path runs then although the span
+    /// has free slots: a collector uses it to pay mark-assist debt in more, shorter slices
+    /// than one per span refill. The slow path ([`ThreadCache::alloc_slow`]) then allocates
+    /// from the next word as usual. `false` withdraws the request.
+    pub fn pause_at_next_word(&mut self, pause: bool) {
+        self.pause_at_word = pause;
+    }
+
     /// Whether allocation marks new objects, and into which bitmap.
     pub fn allocate_black(&self) -> Option<MarkParity> {
         self.black
@@ -211,7 +224,8 @@ impl ThreadCache {
     }
 
     /// The fast path: an object of `class` from the current span, or `None` when the span is
-    /// exhausted or there is none (or `class` is not a small class). No lock, no atomic
+    /// exhausted or there is none (or `class` is not a small class), or once at a word
+    /// boundary after [`ThreadCache::pause_at_next_word`]. No lock, no atomic
     /// read-modify-write (except the mark while allocating black).
     #[inline]
     pub fn alloc_fast(&mut self, class: u8) -> Option<NonNull<u8>> {
@@ -245,6 +259,9 @@ impl ThreadCache {
     /// (step 3 of the fast path); `None` if the span is exhausted or there is none.
     #[inline(never)]
     fn next_word(&mut self, c: usize) -> Option<NonNull<u8>> {
+        if core::mem::take(&mut self.pause_at_word) {
+            return None;
+        }
         let slot = &mut self.slots[c];
         let span = self.alloc.span(slot.span?);
         loop {
@@ -453,5 +470,45 @@ mod tests {
     fn thread_cache_is_send() {
         fn check<T: Send>() {}
         check::<ThreadCache>();
+    }
+
+    #[test]
+    fn a_pause_fails_the_fast_path_once_at_the_next_word_and_not_before() {
+        let alloc = Arc::new(
+            Allocator::new(crate::AllocConfig {
+                max_heap_bytes: 1 << 30,
+                ..crate::AllocConfig::default()
+            })
+            .unwrap(),
+        );
+        let mut cache = ThreadCache::new(alloc);
+        let class = crate::size_class::size_to_class(16);
+        // The first allocation refills; the span (512 slots of 16 B) has eight words.
+        let first = cache.alloc_slow(class).unwrap();
+        assert!(cache.take_refilled_bytes() > 0);
+        cache.pause_at_next_word(true);
+        // The rest of the first word: the pause waits for the boundary.
+        let mut last = first;
+        for _ in 1..64 {
+            last = cache.alloc_fast(class).expect("slots left in the word");
+        }
+        // The boundary: the fast path fails once although the span has free slots ...
+        assert!(cache.alloc_fast(class).is_none());
+        // ... and the slow path allocates the next slot of the same span, without a refill.
+        let next = cache.alloc_slow(class).unwrap();
+        assert_eq!(next.as_ptr() as usize, last.as_ptr() as usize + 16);
+        assert_eq!(cache.take_refilled_bytes(), 0);
+        // Once only.
+        for _ in 1..64 {
+            cache.alloc_fast(class).expect("slots left in the word");
+        }
+        assert!(cache.alloc_fast(class).is_some(), "no pause was asked for");
+        // Withdrawn before the boundary: no pause.
+        cache.pause_at_next_word(true);
+        cache.pause_at_next_word(false);
+        for _ in 1..64 {
+            cache.alloc_fast(class).expect("slots left in the word");
+        }
+        assert!(cache.alloc_fast(class).is_some(), "the pause was withdrawn");
     }
 }

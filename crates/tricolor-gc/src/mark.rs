@@ -721,7 +721,7 @@ pub(crate) mod tests {
         static BIG_CHILDREN: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     }
 
-    static LEAF: TypeDesc = TypeDesc {
+    pub(crate) static LEAF: TypeDesc = TypeDesc {
         size: 16,
         align: 8,
         class: 2,

@@ -64,9 +64,10 @@ const SEQ_SHIFT: u32 = 2;
 /// The `seq` of a deregistered mutator: it counts as having acknowledged everything.
 pub(crate) const DEAD_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
 
-/// The most scan work (bytes) one mark assist does (p99 about 30–40 µs of CPU time on the
-/// latency harness's cache-missing 1 GiB heap).
-pub const ASSIST_SLICE: usize = 8 << 10;
+/// The most scan work (bytes) one mark assist does (p99 about 20–30 µs of CPU time on the
+/// latency harness's cache-missing 1 GiB heap). A mutator that still owes work after a slice
+/// pays the next one at its next word of slots, not only at its next span refill.
+pub const ASSIST_SLICE: usize = 4 << 10;
 /// The most assist debt (bytes of scan work) a mutator carries between slow paths.
 pub const ASSIST_MAX_DEBT: usize = 1 << 20;
 
@@ -608,8 +609,11 @@ impl<'m> Scope<'m> {
     /// Mark assist: a mutator allocating while marking pays for it with scan work, in
     /// proportion to what it allocated (the pacer's assist ratio), in slices of at most
     /// [`ASSIST_SLICE`] bytes of scan work per allocation slow path, so that one assist stays
-    /// short; unpaid work carries over (up to [`ASSIST_MAX_DEBT`]). It never waits: if there is
-    /// no grey work to take, the debt is forgiven.
+    /// short; unpaid work carries over (up to [`ASSIST_MAX_DEBT`]). While debt is left, the
+    /// thread cache also takes the slow path at its next word of slots (every 64 slots,
+    /// [`ThreadCache::pause_at_next_word`](tricolor_alloc::ThreadCache::pause_at_next_word)),
+    /// not only at the next span refill, so that short slices still pay what is owed. It never
+    /// waits: if there is no grey work to take, the debt is forgiven.
     ///
     /// An assist traces only once the cycle's tracing has started (every mutator has
     /// acknowledged step 2, [`Collector::tracing_started`]): this mutator may pass step 2 while
@@ -628,6 +632,7 @@ impl<'m> Scope<'m> {
             if l.assist_debt < slice / 4
                 || !(c.tracing_started(l.cycle) || fault(Fault::EarlyAssist))
             {
+                l.cache.pause_at_next_word(false);
                 return 0;
             }
             l.assist_debt.min(slice)
@@ -649,6 +654,7 @@ impl<'m> Scope<'m> {
             let idle = c.grey.is_empty() && l.mark.local.is_empty();
             if idle {
                 l.assist_debt = 0;
+                l.cache.pause_at_next_word(false);
             }
             idle
         });
@@ -664,6 +670,9 @@ impl<'m> Scope<'m> {
             let taken = c.begin_shared_drain(&l.mark);
             let done = l.mark.drain(&c.grey, work);
             l.assist_debt = l.assist_debt.saturating_sub(done.max(work));
+            // Debt left over is paid at the next word of slots rather than at the next span
+            // refill: more, shorter assists.
+            l.cache.pause_at_next_word(l.assist_debt >= slice / 4);
             if l.mark.local.len() >= FLUSH_BATCH {
                 l.publish_marking(c);
             }
@@ -1064,6 +1073,57 @@ mod tests {
         );
         assert!(c.grey.is_empty());
         drop((s1, s2));
+        let off = c.publish_phase_for_test(PHASE_OFF);
+        assert!(c.try_collect_acks(off));
+    }
+
+    /// A leaf of its own size class (48 B), so that a test's first allocation of it caches a
+    /// fresh span.
+    static WORD_LEAF: TypeDesc = TypeDesc {
+        size: 48,
+        class: tricolor_alloc::size_class::size_to_class(48),
+        name: || "word leaf",
+        ..crate::mark::tests::LEAF
+    };
+
+    #[test]
+    fn assist_debt_left_after_a_slice_is_paid_at_the_next_word_of_slots() {
+        let c = collector();
+        let mut m = c.mutator();
+        c.set_cycle_for_test(1, false);
+        c.publish_phase_for_test(PHASE_PREP);
+        let s = m.enter();
+        c.publish_phase_for_test(PHASE_MARK);
+        s.safepoint();
+        c.set_cycle_for_test(1, true);
+        assert!(s.with_local(|l| l.blacken));
+        // Grey work for several slices: 2,048 objects of 16 B of scan work each.
+        let mut grey: Vec<_> = (0..2048)
+            .map(|_| crate::mark::Grey::new(s.alloc(&crate::mark::tests::GREY_LEAF).unwrap()))
+            .collect();
+        c.grey.push_all(&mut grey);
+        // The first object of a 48 B class caches a fresh span (170 slots, three words).
+        let first = s.alloc(&WORD_LEAF).unwrap();
+        let debt = || s.with_local(|l| l.assist_debt);
+        s.with_local(|l| l.assist_debt = 3 * ASSIST_SLICE);
+        s.assist(0);
+        assert_eq!(debt(), 2 * ASSIST_SLICE, "one slice paid");
+        // The rest of the first word: fast-path allocations, no assist.
+        let mut last = first;
+        for _ in 1..64 {
+            last = s.alloc(&WORD_LEAF).unwrap();
+        }
+        assert_eq!(debt(), 2 * ASSIST_SLICE, "no assist inside the word");
+        // The next word: the slow path runs and pays a slice, with no span refill (the new
+        // object is the next slot of the same span).
+        let next = s.alloc(&WORD_LEAF).unwrap();
+        assert_eq!(debt(), ASSIST_SLICE, "a slice paid at the word boundary");
+        assert_eq!(
+            next.as_ptr() as usize,
+            last.as_ptr() as usize + 48,
+            "no refill"
+        );
+        drop(s);
         let off = c.publish_phase_for_test(PHASE_OFF);
         assert!(c.try_collect_acks(off));
     }
