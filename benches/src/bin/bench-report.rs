@@ -260,8 +260,9 @@ fn parent(opts: &Options, args: &[String]) -> ExitCode {
                             },
                             report::fmt_kib(record.peak_rss_kib)
                         );
+                        // Too slow to repeat: noted only where it would have run again.
                         let slow = rep == 0
-                            && rounds > 1
+                            && opts.runs_wanted(&record) > 1
                             && Duration::from_nanos(record.wall_ns) > opts.slow;
                         let entry = cells.entry((w, p)).or_insert(Cell::Runs(Vec::new(), None));
                         if let Cell::Runs(runs, note) = entry {
