@@ -394,6 +394,10 @@ fn latency_run(p: &latency::Params, rec: &mut GapRecorder) -> LatencyOutcome {
             waits_between(&before.barrier_waits, &after.barrier_waits),
         ),
         (
+            "yields to the collector's thread",
+            waits_between(&before.collector_yields, &after.collector_yields),
+        ),
+        (
             "mark assists",
             waits_between(&before.assists, &after.assists),
         ),

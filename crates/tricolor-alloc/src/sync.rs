@@ -126,6 +126,15 @@ pub fn spin_loop() {
     loom::thread::yield_now();
 }
 
+/// Offers the calling thread's CPU to another runnable thread (`sched_yield`). A scheduling
+/// hint with no effect on memory, so under loom it does nothing: the model explores every
+/// interleaving anyway, and a yield would only add switch points.
+#[inline]
+pub fn yield_now() {
+    #[cfg(not(tricolor_loom))]
+    std::thread::yield_now();
+}
+
 /// Asks the CPU to start loading the cache line holding `p` (a hint: it never faults, whatever
 /// `p` is, and does nothing off x86-64 and under loom, where it would only add noise).
 #[inline(always)]

@@ -46,7 +46,7 @@ use crate::mutator::{
 };
 use crate::pacer::{self, CycleMeasure, GoalInputs, Pacer};
 use crate::roots::RootTable;
-use crate::stats::{CycleSummary, Stats};
+use crate::stats::{CycleSummary, Stats, Wait};
 use crate::sync::backoff;
 use crate::sync::stat::{StatU64, StatUsize};
 use crate::sync::{
@@ -485,7 +485,20 @@ impl Collector {
         f64::from_bits(self.assist_ratio_bits.load(Ordering::Relaxed))
     }
 
-    /// Called by mutators after each allocation slow path: starts a cycle at the trigger.
+    /// Called by mutators after each allocation slow path: starts a cycle at the trigger, and
+    /// past the heap goal, until the cycle's marking begins, gives the CPU to the coordinator.
+    ///
+    /// Past the goal with no marking under way, the cycle the trigger asked for has not
+    /// started in the runway the pacer left it. With as many busy mutators as CPUs, the usual
+    /// reason is that the coordinator is runnable but has no CPU: the scheduler runs a woken
+    /// thread at its next tick, not at once (4 ms with `HZ=250`), and meanwhile the mutators
+    /// allocate without bound (churn on two threads and two vCPUs started cycles at 2–3× the
+    /// goal). Go's allocating goroutine starts the cycle itself; here a mutator yields its CPU
+    /// at each slow path until marking has begun. Not during marking: a yield moves the
+    /// yielding thread's scheduling deadline back (EEVDF), and repeated yields while the
+    /// collector's threads were busy marking left a mutator off the CPU for the rest of the
+    /// mark (assists of 14–35 ms wall time in three of seven latency-harness runs); there,
+    /// assists pay for allocation instead.
     pub(crate) fn after_alloc_slow(&self, bytes: usize) {
         self.add_allocated(bytes);
         if self.trigger_reached() && !self.paced_requested.load(Ordering::Relaxed) {
@@ -493,6 +506,23 @@ impl Collector {
             self.control.lock().unwrap().paced = true;
             self.control_cv.notify_all();
         }
+        if self.past_goal() && !self.marking.load(Ordering::Relaxed) {
+            self.yield_to_collector();
+        }
+    }
+
+    /// Whether the heap, as the pacer counts it, has reached the heap goal.
+    fn past_goal(&self) -> bool {
+        self.pacing_live.load(Ordering::Relaxed) >= self.goal.load(Ordering::Relaxed)
+    }
+
+    /// Offers the calling mutator's CPU to another runnable thread — the collector's, if it
+    /// is waiting for one — and records the time as a wait caused by the collector. Costs a
+    /// system call when nothing else is runnable on this CPU.
+    pub(crate) fn yield_to_collector(&self) {
+        let t = Instant::now();
+        crate::sync::yield_now();
+        self.stats.record_wait(Wait::Yield, t.elapsed());
     }
 
     /// Whether the heap, as the pacer counts it, has reached the trigger.
@@ -548,13 +578,16 @@ impl Collector {
         self.cleanups.run(max)
     }
 
-    pub(crate) fn notify_ack(&self) {
+    /// Wakes the coordinator if it waits for acknowledgements; returns whether it did.
+    pub(crate) fn notify_ack(&self) -> bool {
         // SeqCst fence: pairs with the one in `wait_acks`.
         fence(Ordering::SeqCst);
         if self.coordinator_waiting.load(Ordering::SeqCst) {
             let _g = self.ack_lock.lock().unwrap();
             self.ack_cv.notify_all();
+            return true;
         }
+        false
     }
 
     pub(crate) fn wake_workers(&self) {
@@ -652,6 +685,12 @@ impl Collector {
         self.workers
             .cycle
             .store(if tracing { k } else { 0 }, Ordering::SeqCst);
+    }
+
+    /// The heap as the pacer counts it (unit tests of pacing).
+    #[cfg(all(test, not(tricolor_loom)))]
+    pub(crate) fn pacing_count_for_test(&self) -> usize {
+        self.pacing_live.load(Ordering::Relaxed)
     }
 
     /// Publishes a phase word (unit tests of the handshake state machine).

@@ -410,7 +410,7 @@ impl Drop for Mutator {
         }
         // Counts as acknowledged for any handshake that still holds it in a snapshot.
         shared.status.store(status(DEAD_SEQ, 0), Ordering::Release);
-        self.collector.notify_ack();
+        let _ = self.collector.notify_ack();
     }
 }
 
@@ -535,7 +535,12 @@ impl<'m> Scope<'m> {
                 .status
                 .store(status(phase_seq(phase), IN_SCOPE), Ordering::Release);
             c.stats.record_wait(Wait::Ack, t.elapsed());
-            c.notify_ack();
+            if c.notify_ack() {
+                // The coordinator was waiting for this acknowledgement and is runnable now;
+                // when every CPU is busy it would otherwise get one only at the scheduler's
+                // next tick (milliseconds of mark start, with the heap growing).
+                c.yield_to_collector();
+            }
         }
     }
 
@@ -1126,6 +1131,55 @@ mod tests {
         drop(s);
         let off = c.publish_phase_for_test(PHASE_OFF);
         assert!(c.try_collect_acks(off));
+    }
+
+    #[test]
+    fn past_the_heap_goal_each_allocation_slow_path_yields_until_marking_begins() {
+        // No coordinator runs here, so no cycle ever starts and the heap outgrows the goal.
+        let c = crate::model::collector(crate::Config {
+            arena_bytes: 1 << 20,
+            max_heap_bytes: 16 << 20,
+            min_heap_goal: 256 << 10,
+            ..crate::Config::default()
+        })
+        .unwrap();
+        let goal = c.heap_goal();
+        assert!((256 << 10..1 << 20).contains(&goal), "goal {goal}");
+        let mut m = c.mutator();
+        let s = m.enter();
+        let yields = || c.stats().collector_yields.count;
+        let (mut refills, mut refills_past_goal) = (0, 0);
+        while refills_past_goal < 4 {
+            let before = c.pacing_count_for_test();
+            let had = yields();
+            s.alloc(&crate::mark::tests::LEAF).unwrap();
+            let after = c.pacing_count_for_test();
+            if after == before {
+                assert_eq!(yields(), had, "a fast-path allocation yielded");
+                continue;
+            }
+            refills += 1;
+            if after >= goal {
+                refills_past_goal += 1;
+                assert_eq!(
+                    yields(),
+                    had + 1,
+                    "refill {refills} at {after} B past the goal"
+                );
+            } else {
+                assert_eq!(yields(), 0, "refill {refills} at {after} B below the goal");
+            }
+        }
+        assert!(refills > 4, "the goal was reached at once");
+        // While a cycle marks, assists pay for allocation instead: no yields.
+        c.marking.store(true, Ordering::SeqCst);
+        let had = yields();
+        let before = c.pacing_count_for_test();
+        while c.pacing_count_for_test() < before + (64 << 10) {
+            s.alloc(&crate::mark::tests::LEAF).unwrap();
+        }
+        assert_eq!(yields(), had, "a mutator yielded while marking");
+        c.marking.store(false, Ordering::SeqCst);
     }
 
     #[test]

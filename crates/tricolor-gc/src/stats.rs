@@ -91,6 +91,8 @@ pub(crate) enum Wait {
     Locked,
     /// The object barrier: tracing a container, or waiting for another tracer to finish.
     Barrier,
+    /// Giving the CPU to the collector's thread (`Collector::yield_to_collector`).
+    Yield,
 }
 
 /// The collector's own counters.
@@ -98,8 +100,9 @@ pub(crate) struct Stats {
     ack_waits: Histogram,
     locked_waits: Histogram,
     barrier_waits: Histogram,
+    yields: Histogram,
     /// Every wait the collector caused a mutator (acknowledgement work, LOCKED spins, claim
-    /// waits, assists), in nanoseconds.
+    /// waits, assists, yields to the collector's thread), in nanoseconds.
     waits: Histogram,
     /// Mark assists, in nanoseconds.
     assists: Histogram,
@@ -149,6 +152,7 @@ impl Stats {
             ack_waits: Histogram::new(),
             locked_waits: Histogram::new(),
             barrier_waits: Histogram::new(),
+            yields: Histogram::new(),
             waits: Histogram::new(),
             assists: Histogram::new(),
             assists_on_cpu: Histogram::new(),
@@ -171,6 +175,7 @@ impl Stats {
             Wait::Ack => &self.ack_waits,
             Wait::Locked => &self.locked_waits,
             Wait::Barrier => &self.barrier_waits,
+            Wait::Yield => &self.yields,
         }
         .record(nanos(d));
     }
@@ -289,6 +294,11 @@ pub struct MemStats {
     pub locked_waits: HistogramSnapshot,
     /// Object-barrier slow paths (tracing a container, waiting for a tracer), nanoseconds.
     pub barrier_waits: HistogramSnapshot,
+    /// Times a mutator gave its CPU to the collector's thread, nanoseconds: at allocation slow
+    /// paths past the heap goal before the cycle's marking began, and after acknowledging a
+    /// phase change the collector was waiting for — when the collector's thread may be runnable
+    /// but without a CPU (more busy threads than CPUs).
+    pub collector_yields: HistogramSnapshot,
     /// Mark-start phase (sweep termination and handshake) durations, nanoseconds.
     pub mark_start_times: HistogramSnapshot,
     /// Marking (concurrent mark and termination) durations, nanoseconds.
@@ -350,6 +360,7 @@ impl Collector {
             ack_waits: s.ack_waits.snapshot(),
             locked_waits: s.locked_waits.snapshot(),
             barrier_waits: s.barrier_waits.snapshot(),
+            collector_yields: s.yields.snapshot(),
             mark_start_times: s.mark_start.snapshot(),
             mark_times: s.mark.snapshot(),
             cycle_times: s.cycle.snapshot(),
