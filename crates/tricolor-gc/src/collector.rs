@@ -78,6 +78,11 @@ fn phase_word(seq: u64, kind: u64) -> u64 {
     seq << 2 | kind
 }
 
+/// Scan work a background marker (the coordinator, a mark worker) does between publishing its
+/// counters: the grain at which its work becomes credit for assists and the assist ratio is
+/// recomputed.
+const BACKGROUND_DRAIN: usize = 64 << 10;
+
 /// Requests and progress, protected by `Collector::control`.
 #[derive(Default)]
 struct Control {
@@ -106,6 +111,10 @@ struct CycleCounters {
     /// The part of `allocated` allocated black (after the allocating mutator acknowledged
     /// step 2 of mark start): survives the cycle whether reachable or not.
     allocated_black: StatUsize,
+    /// Background scan credit (Go's `bgScanCredit`): scan work the coordinator and the mark
+    /// workers did that no mutator's assist debt has used yet. A mutator owing an assist takes
+    /// credit first and traces only for what credit does not cover.
+    credit: StatUsize,
 }
 
 /// A cycle in progress: what the coordinator carries from step to step.
@@ -454,6 +463,37 @@ impl Collector {
         self.workers.cycle.load(Ordering::Acquire) == k
     }
 
+    /// [`Collector::add_mark_counters`] for the work of a background marker (the coordinator
+    /// or a mark worker), whose scan work also becomes credit for the mutators' assists.
+    fn add_background_mark_counters(&self, marked: usize, scanned: usize) {
+        self.add_mark_counters(marked, scanned);
+        if scanned != 0 {
+            self.counters.credit.fetch_add(scanned, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes up to `want` bytes of background scan credit; returns how much it took.
+    pub(crate) fn take_credit(&self, want: usize) -> usize {
+        let credit = &self.counters.credit;
+        let mut have = credit.load(Ordering::Relaxed);
+        loop {
+            if have == 0 {
+                return 0;
+            }
+            let take = have.min(want);
+            // Relaxed: the credit is pacing arithmetic, ordered with nothing else.
+            match credit.compare_exchange_weak(
+                have,
+                have - take,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return take,
+                Err(now) => have = now,
+            }
+        }
+    }
+
     pub(crate) fn add_mark_counters(&self, marked: usize, scanned: usize) {
         if marked != 0 {
             self.counters.marked.fetch_add(marked, Ordering::Relaxed);
@@ -687,6 +727,12 @@ impl Collector {
             .store(if tracing { k } else { 0 }, Ordering::SeqCst);
     }
 
+    /// Adds background scan credit, as a mark worker's drain does (unit tests of assists).
+    #[cfg(all(test, not(tricolor_loom)))]
+    pub(crate) fn add_credit_for_test(&self, bytes: usize) {
+        self.add_background_mark_counters(0, bytes);
+    }
+
     /// The heap as the pacer counts it (unit tests of pacing).
     #[cfg(all(test, not(tricolor_loom)))]
     pub(crate) fn pacing_count_for_test(&self) -> usize {
@@ -887,6 +933,7 @@ impl Collector {
         self.counters.scanned.store(0, Ordering::Relaxed);
         self.counters.allocated.store(0, Ordering::Relaxed);
         self.counters.allocated_black.store(0, Ordering::Relaxed);
+        self.counters.credit.store(0, Ordering::Relaxed);
         let expected_scan = self.pacer.lock().unwrap().last_scan_work;
         self.update_assist_ratio(expected_scan);
         self.marking.store(true, Ordering::SeqCst);
@@ -933,8 +980,8 @@ impl Collector {
     /// Step 4: drains grey objects until none is visible and the extra workers are idle.
     pub(crate) fn cycle_drain(&self, run: &mut CycleRun) {
         loop {
-            run.cx.drain(&self.grey, 1 << 20);
-            self.add_mark_counters(
+            run.cx.drain(&self.grey, BACKGROUND_DRAIN);
+            self.add_background_mark_counters(
                 core::mem::take(&mut run.cx.marked_bytes),
                 core::mem::take(&mut run.cx.scanned_bytes),
             );
@@ -1155,9 +1202,9 @@ impl Collector {
         // Counted active before looking for work, so the coordinator never sees "idle" while a
         // worker holds grey objects.
         let taken = self.begin_shared_drain(ctx);
-        let n = ctx.drain(&self.grey, 256 << 10);
+        let n = ctx.drain(&self.grey, BACKGROUND_DRAIN);
         ctx.flush(&self.grey);
-        self.add_mark_counters(
+        self.add_background_mark_counters(
             core::mem::take(&mut ctx.marked_bytes),
             core::mem::take(&mut ctx.scanned_bytes),
         );
