@@ -112,8 +112,8 @@ struct CycleCounters {
     /// step 2 of mark start): survives the cycle whether reachable or not.
     allocated_black: StatUsize,
     /// Background scan credit (Go's `bgScanCredit`): scan work the coordinator and the mark
-    /// workers did that no mutator's assist debt has used yet. A mutator owing an assist takes
-    /// credit first and traces only for what credit does not cover.
+    /// workers did that no mutator's assist debt has used yet. A mutator owing an assist pays
+    /// up to half of its debt from it and traces the rest (`Scope::assist_slice`).
     credit: StatUsize,
 }
 
