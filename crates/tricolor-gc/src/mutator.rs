@@ -1102,10 +1102,10 @@ mod tests {
         ..crate::mark::tests::LEAF
     };
 
-    #[test]
-    fn assist_debt_left_after_a_slice_is_paid_at_the_next_word_of_slots() {
-        let c = collector();
-        let mut m = c.mutator();
+    /// Enters a scope of `m` in cycle 1 with tracing started (both steps of mark start
+    /// acknowledged) and grey work for several assist slices in the shared queue: 2,048
+    /// objects of 16 B of scan work each.
+    fn tracing_scope_with_grey_work<'m>(c: &Collector, m: &'m mut Mutator) -> Scope<'m> {
         c.set_cycle_for_test(1, false);
         c.publish_phase_for_test(PHASE_PREP);
         let s = m.enter();
@@ -1113,11 +1113,18 @@ mod tests {
         s.safepoint();
         c.set_cycle_for_test(1, true);
         assert!(s.with_local(|l| l.blacken));
-        // Grey work for several slices: 2,048 objects of 16 B of scan work each.
         let mut grey: Vec<_> = (0..2048)
             .map(|_| crate::mark::Grey::new(s.alloc(&crate::mark::tests::GREY_LEAF).unwrap()))
             .collect();
         c.grey.push_all(&mut grey);
+        s
+    }
+
+    #[test]
+    fn assist_debt_left_after_a_slice_is_paid_at_the_next_word_of_slots() {
+        let c = collector();
+        let mut m = c.mutator();
+        let s = tracing_scope_with_grey_work(&c, &mut m);
         // The first object of a 48 B class caches a fresh span (170 slots, three words).
         let first = s.alloc(&WORD_LEAF).unwrap();
         let debt = || s.with_local(|l| l.assist_debt);
@@ -1148,17 +1155,7 @@ mod tests {
     fn background_credit_pays_half_of_an_assist_and_the_mutator_traces_the_rest() {
         let c = collector();
         let mut m = c.mutator();
-        c.set_cycle_for_test(1, false);
-        c.publish_phase_for_test(PHASE_PREP);
-        let s = m.enter();
-        c.publish_phase_for_test(PHASE_MARK);
-        s.safepoint();
-        c.set_cycle_for_test(1, true);
-        // Grey work for several slices: 2,048 objects of 16 B of scan work each.
-        let mut grey: Vec<_> = (0..2048)
-            .map(|_| crate::mark::Grey::new(s.alloc(&crate::mark::tests::GREY_LEAF).unwrap()))
-            .collect();
-        c.grey.push_all(&mut grey);
+        let s = tracing_scope_with_grey_work(&c, &mut m);
         let debt = || s.with_local(|l| l.assist_debt);
         let scanned = || s.with_local(|l| l.mark.scanned_bytes);
         // Credit for one slice: half of a one-slice debt is taken from it, half traced.
