@@ -474,24 +474,13 @@ impl Collector {
 
     /// Takes up to `want` bytes of background scan credit; returns how much it took.
     pub(crate) fn take_credit(&self, want: usize) -> usize {
-        let credit = &self.counters.credit;
-        let mut have = credit.load(Ordering::Relaxed);
-        loop {
-            if have == 0 {
-                return 0;
-            }
-            let take = have.min(want);
-            // Relaxed: the credit is pacing arithmetic, ordered with nothing else.
-            match credit.compare_exchange_weak(
-                have,
-                have - take,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return take,
-                Err(now) => have = now,
-            }
-        }
+        // Relaxed: the credit is pacing arithmetic, ordered with nothing else.
+        self.counters
+            .credit
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |have| {
+                (have > 0 && want > 0).then(|| have - have.min(want))
+            })
+            .map_or(0, |have| have.min(want))
     }
 
     pub(crate) fn add_mark_counters(&self, marked: usize, scanned: usize) {
