@@ -9,8 +9,10 @@
 //!   it to skip empty sets). Which index is which depends on the allocator's `sweepgen` `sg`:
 //!   `[sg/2 % 2]` holds swept spans, the other index spans that still need sweeping. Advancing
 //!   `sg` by 2 therefore turns every swept set into an unswept one without touching a span;
-//! * `spare: Mutex<Vec<SpanPtr>>` — free span structs of this class, reused before a new one is
-//!   allocated (a struct keeps its class, so its bitmaps keep their size).
+//! * `spare: Mutex<Spare>` — free span structs of this class, reused before a new one is
+//!   allocated (a struct keeps its class, so its bitmaps keep their size), and how many were
+//!   taken since the background thread last topped the pool up
+//!   ([`Allocator::restock_spare_spans`]).
 //!
 //! A span is in at most one set, or held by exactly one owner (a thread cache, a sweeper, a
 //! refill in progress). Whoever pops it owns it. Refill is a slow path, so plain mutexes over
@@ -164,7 +166,16 @@ impl std::ops::Deref for SetGuard<'_> {
 pub(crate) struct Central {
     partial: [SpanSet; 2],
     full: [SpanSet; 2],
-    pub(crate) spare: Mutex<Vec<SpanPtr>>,
+    pub(crate) spare: Mutex<Spare>,
+}
+
+/// A class's pool of free span structs. See the module docs.
+#[derive(Default)]
+pub(crate) struct Spare {
+    /// Free structs (state `SPAN_FREE`), each registered in `Allocator::all_spans`.
+    pub(crate) spans: Vec<SpanPtr>,
+    /// Structs asked for (from the pool or newly allocated) since the last restock.
+    pub(crate) taken: usize,
 }
 
 /// Index of the swept sets for sweepgen `sg`.
@@ -184,7 +195,7 @@ impl Central {
         Self {
             partial: [SpanSet::new(), SpanSet::new()],
             full: [SpanSet::new(), SpanSet::new()],
-            spare: Mutex::new(Vec::new()),
+            spare: Mutex::new(Spare::default()),
         }
     }
 

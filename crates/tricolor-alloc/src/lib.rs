@@ -63,7 +63,9 @@ mod sweep;
 #[doc(hidden)]
 pub mod sync;
 
-pub use allocator::{AllocConfig, Allocator, FreeHook, MarkSite, MarkWord, NewlyMarked, SpanHint};
+pub use allocator::{
+    AllocConfig, Allocator, FreeHook, MarkSite, MarkWord, NewlyMarked, SPARE_SPANS_MAX, SpanHint,
+};
 pub use cache::ThreadCache;
 pub use error::AllocError;
 pub use scavenge::SCAVENGE_CHUNK_PAGES;

@@ -83,6 +83,10 @@ fn phase_word(seq: u64, kind: u64) -> u64 {
 /// recomputed.
 const BACKGROUND_DRAIN: usize = 64 << 10;
 
+/// How often the coordinator does its upkeep ([`Collector::upkeep`]) while it marks (checked
+/// between drain grains), and between cycles while the upkeep finds work.
+const UPKEEP_TICK: Duration = Duration::from_millis(1);
+
 /// Requests and progress, protected by `Collector::control`.
 #[derive(Default)]
 struct Control {
@@ -132,6 +136,8 @@ pub(crate) struct CycleRun {
     heap_start: usize,
     paced_heap_start: usize,
     trigger: usize,
+    /// When the coordinator last did its upkeep during this cycle.
+    upkept_at: Instant,
 }
 
 /// A termination round published by [`Collector::cycle_start_round`]: its phase and the
@@ -834,14 +840,27 @@ impl Collector {
                 self.alloc.scavenge(retain);
                 last_scavenge = Instant::now();
             }
+            // While the mutators keep the upkeep busy (the heap grows), look again soon.
+            let wait = if self.upkeep() {
+                UPKEEP_TICK * 5
+            } else {
+                Duration::from_millis(50)
+            };
             let ctl = self.control.lock().unwrap();
             if !ctl.requested && !ctl.paced && !ctl.shutdown {
-                let _ = self
-                    .control_cv
-                    .wait_timeout(ctl, Duration::from_millis(50))
-                    .unwrap();
+                let _ = self.control_cv.wait_timeout(ctl, wait).unwrap();
             }
         }
+    }
+
+    /// Work the coordinator does ahead of the mutators so that their allocation slow paths
+    /// need not: span structs for the spans they will take next
+    /// ([`Allocator::restock_spare_spans`]). Returns whether there was any.
+    fn upkeep(&self) -> bool {
+        if cfg!(tricolor_loom) {
+            return false;
+        }
+        self.alloc.restock_spare_spans() > 0
     }
 
     /// Background sweeping between cycles: sweeps a few spans and acts for idle mutators that
@@ -963,6 +982,7 @@ impl Collector {
             heap_start,
             paced_heap_start,
             trigger,
+            upkept_at: t_started,
         }
     }
 
@@ -975,6 +995,11 @@ impl Collector {
                 core::mem::take(&mut run.cx.scanned_bytes),
             );
             self.update_assist_ratio(run.expected_scan);
+            if run.upkept_at.elapsed() >= UPKEEP_TICK {
+                // Mutators allocate throughout the mark.
+                self.upkeep();
+                run.upkept_at = Instant::now();
+            }
             if !(run.cx.local.is_empty() && self.grey.is_empty()) {
                 continue;
             }
