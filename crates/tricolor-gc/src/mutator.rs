@@ -659,8 +659,8 @@ impl<'m> Scope<'m> {
         // The slot barrier's pending shades are completed first, untimed: they are the
         // barrier's own work (a few edges), and most allocation slow paths while marking find
         // nothing else. Only an assist that has grey objects to scan reads the thread's CPU
-        // clock, a system call (about 1 µs here) that would otherwise cost more than the
-        // assist itself.
+        // clock, a system call (0.2–1 µs on the development VM, depending on the host) that
+        // would otherwise cost more than the assist itself.
         let idle = self.with_local(|l| {
             if !(c.grey.is_empty() && l.mark.local.is_empty()) {
                 return false;
