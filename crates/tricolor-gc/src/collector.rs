@@ -1,8 +1,9 @@
 //! The collector: shared heap state, the collection cycle, and the background threads.
 //!
 //! One [`Collector`] per heap, shared (`Arc`) by its mutators, roots and background threads.
-//! Its background thread (the *coordinator*, which is also mark worker 0 and the background
-//! sweeper and scavenger) runs cycles:
+//! Its background thread (the *coordinator*, which is also mark worker 0, the background
+//! sweeper and scavenger, and keeps the span-struct pools stocked: `Collector::upkeep`) runs
+//! cycles:
 //!
 //! 1. **Sweep termination.** Wait until every mutator has acknowledged the end of the previous
 //!    cycle's marking (acting for those outside scopes), finish sweeping, drop stale grey
