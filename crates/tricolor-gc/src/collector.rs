@@ -118,7 +118,7 @@ struct CycleCounters {
     allocated_black: StatUsize,
     /// Background scan credit (Go's `bgScanCredit`): scan work the coordinator and the mark
     /// workers did that no mutator's assist debt has used yet. A mutator owing an assist pays
-    /// up to half of its debt from it and traces the rest (`Scope::assist_slice`).
+    /// its debt from it first and traces what it does not cover (`Scope::assist_slice`).
     credit: StatUsize,
 }
 
@@ -370,6 +370,7 @@ impl Collector {
         let pacer = Pacer::default();
         let goal = pacer::heap_goal(GoalInputs {
             marked: 0,
+            black: 0,
             gogc: config.gogc,
             memory_limit: config.memory_limit,
             overhead: 0,
@@ -1133,7 +1134,8 @@ impl Collector {
         let t_end = Instant::now();
 
         // Pacing for the next cycle. What survived: the marked bytes plus the objects allocated
-        // black during marking, which this cycle cannot free either. Not the objects allocated
+        // black during marking, which this cycle cannot free either; the goal's runway is a
+        // share of the marked bytes alone (`pacer::heap_goal`). Not the objects allocated
         // white while mark start waited for acknowledgements: those that are reachable were
         // marked (and counted) like any other, the rest are garbage this cycle frees. Counting
         // them would let a slow mark start (a descheduled mutator) inflate the next goal.
@@ -1149,7 +1151,8 @@ impl Collector {
             let st = self.alloc.stats();
             let overhead = st.obtained_bytes.saturating_sub(st.in_use_bytes);
             let goal = pacer::heap_goal(GoalInputs {
-                marked: live,
+                marked,
+                black: allocated_black,
                 gogc: self.config.gogc,
                 memory_limit: self.config.memory_limit,
                 overhead,

@@ -640,13 +640,11 @@ impl<'m> Scope<'m> {
                 l.cache.pause_at_next_word(false);
                 return 0;
             }
-            // Work the background markers did pays up to half of the debt (Go's background
-            // credit pays all of it): the mutator traces the rest. With all of it, a mutator
-            // whose background marker keeps up barely assisted, allocated freely for the whole
-            // mark, and the black allocation (which the next goal counts as live) grew the
-            // heap: binary-trees ran 27 % faster than without credit but peaked at 590 MiB
-            // against 400; with half, 15 % faster at 445 MiB (docs/PERFORMANCE.md).
-            l.assist_debt -= c.take_credit(l.assist_debt / 2);
+            // Work the background markers did pays for the debt first (Go's background
+            // credit): a mutator traces only while the markers are behind the pace the assist
+            // ratio sets. What it then allocates during a long mark is black; the next goal
+            // counts it once, not as live heap to double (`pacer::heap_goal`).
+            l.assist_debt -= c.take_credit(l.assist_debt);
             if l.assist_debt < slice / 4 {
                 l.cache.pause_at_next_word(false);
                 return 0;
@@ -1152,27 +1150,34 @@ mod tests {
     }
 
     #[test]
-    fn background_credit_pays_half_of_an_assist_and_the_mutator_traces_the_rest() {
+    fn background_credit_pays_an_assist_and_the_mutator_traces_what_it_does_not_cover() {
         let c = collector();
         let mut m = c.mutator();
         let s = tracing_scope_with_grey_work(&c, &mut m);
         let debt = || s.with_local(|l| l.assist_debt);
         let scanned = || s.with_local(|l| l.mark.scanned_bytes);
-        // Credit for one slice: half of a one-slice debt is taken from it, half traced.
-        c.add_credit_for_test(ASSIST_SLICE);
+        let before = scanned();
+        // Credit for a slice and a half: a one-slice debt is paid from it, nothing traced.
+        c.add_credit_for_test(ASSIST_SLICE + ASSIST_SLICE / 2);
         s.with_local(|l| l.assist_debt = ASSIST_SLICE);
         s.assist(0);
-        assert_eq!(
-            c.take_credit(usize::MAX),
-            ASSIST_SLICE / 2,
-            "half the credit left"
-        );
         assert_eq!(debt(), 0, "the debt is paid");
-        let traced = scanned();
+        assert_eq!(
+            scanned(),
+            before,
+            "nothing traced while credit covers the debt"
+        );
+        // Half a slice of credit is left: the other half of the next debt is traced.
+        s.with_local(|l| l.assist_debt = ASSIST_SLICE);
+        s.assist(0);
+        assert_eq!(c.take_credit(usize::MAX), 0, "the credit is used up");
+        assert_eq!(debt(), 0);
+        let traced = scanned() - before;
         assert!(
             (ASSIST_SLICE / 2..ASSIST_SLICE / 2 + 64).contains(&traced),
-            "traced {traced} B for the half credit did not pay"
+            "traced {traced} B for the half the credit did not pay"
         );
+        let traced = scanned();
         // No credit: the whole debt is traced.
         s.with_local(|l| l.assist_debt = ASSIST_SLICE);
         s.assist(0);

@@ -3,8 +3,15 @@
 //! Everything here is a pure function of counters (so it is unit-tested directly), after Go's
 //! 1.18+ pacer (golang/proposal 44167, `mgcpacer.go`):
 //!
-//! * **Heap goal** = `marked × (1 + gogc/100)`, at least `min_heap_goal × gogc/100`; with
-//!   `gogc` off there is no ratio goal. A soft memory limit gives a second goal,
+//! * **Heap goal** = `marked × (1 + gogc/100) + black`, at least `min_heap_goal × gogc/100`;
+//!   with `gogc` off there is no ratio goal. `marked` is what the last mark traced, `black`
+//!   what the mutators allocated during it: those objects survive the sweep whether reachable
+//!   or not, so they are in the heap the next cycle starts from, but the runway the goal
+//!   leaves (`gogc` % of the heap) is a share of the traced heap only. Go counts black
+//!   allocation as marked, so a long mark's allocation is doubled into the next goal (on
+//!   binary-trees the cycle that happened to overlap one large tree's build set the peak of
+//!   the run, docs/PERFORMANCE.md). With the runway from traced bytes, a cycle's mark work
+//!   per byte allocated is `100/gogc` of a byte whatever the last mark's timing. A soft memory limit gives a second goal,
 //!   `limit − overhead − headroom` (headroom `max(3 %, 1 MiB)`), floored at the live heap; the
 //!   effective goal is the smaller of the two.
 //! * **Trigger** = goal − runway, where the runway is how much the mutators allocate while the
@@ -27,10 +34,12 @@ pub const HISTORY: usize = 4;
 /// The settings the goal depends on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GoalInputs {
-    /// Live heap after the last mark, bytes: the bytes marked plus those allocated black
-    /// during marking (not the ones allocated white while mark start waited, which are either
-    /// marked or garbage).
+    /// Bytes the last mark found reachable (traced; not the ones allocated white while mark
+    /// start waited, which are either marked or garbage).
     pub marked: usize,
+    /// Bytes allocated black during the last mark: they survive its sweep whether reachable
+    /// or not.
+    pub black: usize,
     /// GOGC in percent, or `None` for off.
     pub gogc: Option<u32>,
     /// Soft memory limit, bytes.
@@ -47,7 +56,7 @@ pub struct GoalInputs {
 pub fn heap_goal(i: GoalInputs) -> Option<usize> {
     let ratio_goal = i.gogc.map(|g| {
         let g = g as u128;
-        let grown = i.marked as u128 * (100 + g) / 100;
+        let grown = i.marked as u128 * (100 + g) / 100 + i.black as u128;
         let floor = i.min_heap_goal as u128 * g / 100;
         grown.max(floor).min(usize::MAX as u128) as usize
     });
@@ -56,7 +65,7 @@ pub fn heap_goal(i: GoalInputs) -> Option<usize> {
         limit
             .saturating_sub(i.overhead)
             .saturating_sub(headroom)
-            .max(i.marked)
+            .max(i.marked.saturating_add(i.black))
     });
     match (ratio_goal, limit_goal) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -144,6 +153,7 @@ mod tests {
     fn inputs(marked: usize) -> GoalInputs {
         GoalInputs {
             marked,
+            black: 0,
             gogc: Some(100),
             memory_limit: None,
             overhead: 0,
@@ -159,6 +169,19 @@ mod tests {
         assert_eq!(heap_goal(i), Some(150 * MIB));
         i.gogc = Some(0);
         assert_eq!(heap_goal(i), Some(100 * MIB));
+    }
+
+    #[test]
+    fn black_allocation_is_in_the_goal_once_and_earns_no_runway() {
+        let mut i = inputs(100 * MIB);
+        i.black = 60 * MIB;
+        // The heap after the sweep (160 MiB) plus a runway of gogc % of the traced 100 MiB.
+        assert_eq!(heap_goal(i), Some(260 * MIB));
+        i.gogc = Some(50);
+        assert_eq!(heap_goal(i), Some(210 * MIB));
+        // A memory limit below the surviving heap is floored at it.
+        i.memory_limit = Some(100 * MIB);
+        assert_eq!(heap_goal(i), Some(160 * MIB));
     }
 
     #[test]
