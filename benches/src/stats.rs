@@ -352,6 +352,9 @@ pub fn mmu(pauses: &[Pause], total_ns: u64, window_ns: u64) -> f64 {
 pub struct RecorderConfig {
     /// How long to measure after calibration.
     pub duration: Duration,
+    /// How long the loop runs first, unrecorded, before calibration: time for a collector's
+    /// heap to grow to its steady-state size (zero: none).
+    pub warmup: Duration,
     /// Iterations run first (after the live set is built) to find the normal iteration time; they
     /// are not part of the measurement.
     pub calibration_iterations: u64,
@@ -369,6 +372,7 @@ impl RecorderConfig {
     pub fn new(duration: Duration) -> Self {
         RecorderConfig {
             duration,
+            warmup: Duration::ZERO,
             calibration_iterations: 10_000,
             pause_factor: DEFAULT_PAUSE_FACTOR,
             fixed_threshold_ns: None,
@@ -379,7 +383,8 @@ impl RecorderConfig {
 /// Records the gaps between consecutive iterations of a mutator loop.
 ///
 /// Use: build the live set, then call [`GapRecorder::tick`] at the end of every iteration until
-/// it returns `true`, then [`GapRecorder::finish`]. The first
+/// it returns `true`, then [`GapRecorder::finish`]. Ticks during the first
+/// [`RecorderConfig::warmup`] are not recorded; the next
 /// [`RecorderConfig::calibration_iterations`] ticks only calibrate the pause threshold; the
 /// measured run starts after them and lasts [`RecorderConfig::duration`].
 #[derive(Debug)]
@@ -388,6 +393,8 @@ pub struct GapRecorder {
     calibration: Vec<u64>,
     measuring: bool,
     started: bool,
+    warmed_up: bool,
+    warm_until: Instant,
     start: Instant,
     last: Instant,
     threshold_ns: u64,
@@ -404,6 +411,8 @@ impl GapRecorder {
             calibration: Vec::with_capacity(config.calibration_iterations as usize),
             measuring: false,
             started: false,
+            warmed_up: false,
+            warm_until: now,
             start: now,
             last: now,
             threshold_ns: u64::MAX,
@@ -420,8 +429,9 @@ impl GapRecorder {
         if !self.started {
             self.started = true;
             self.last = now;
-            if self.config.calibration_iterations == 0 {
-                self.begin_measuring(now, None);
+            self.warm_until = now + self.config.warmup;
+            if self.config.warmup.is_zero() {
+                self.end_warmup(now);
             }
             return false;
         }
@@ -437,6 +447,11 @@ impl GapRecorder {
                 });
             }
             now - self.start >= self.config.duration
+        } else if !self.warmed_up {
+            if now >= self.warm_until {
+                self.end_warmup(now);
+            }
+            false
         } else {
             self.calibration.push(gap);
             if self.calibration.len() as u64 >= self.config.calibration_iterations {
@@ -444,6 +459,19 @@ impl GapRecorder {
                 self.begin_measuring(now, m);
             }
             false
+        }
+    }
+
+    /// Whether the warm-up is over (calibration or measurement has begun): the moment to take
+    /// a collector's statistics as the baseline of the measured run.
+    pub fn warmed_up(&self) -> bool {
+        self.warmed_up
+    }
+
+    fn end_warmup(&mut self, now: Instant) {
+        self.warmed_up = true;
+        if self.config.calibration_iterations == 0 {
+            self.begin_measuring(now, None);
         }
     }
 
@@ -648,5 +676,30 @@ mod tests {
         assert!(r.pauses.iter().all(|p| p.len_ns > threshold));
         let s = r.summary();
         assert!(s.mmu_10ms >= 0.0 && s.mmu_10ms <= 1.0);
+    }
+
+    #[test]
+    fn recorder_warms_up_before_it_calibrates() {
+        let mut cfg = RecorderConfig::new(Duration::from_millis(5));
+        cfg.calibration_iterations = 10;
+        cfg.warmup = Duration::from_millis(20);
+        let mut rec = GapRecorder::new(cfg);
+        let t0 = Instant::now();
+        let mut warm_ticks = 0u64;
+        assert!(!rec.tick(), "the first tick starts the clock");
+        while !rec.warmed_up() {
+            assert!(!rec.tick());
+            warm_ticks += 1;
+        }
+        assert!(t0.elapsed() >= Duration::from_millis(20), "warmed up early");
+        assert!(warm_ticks > 0);
+        let mut n = 0u64;
+        while !rec.tick() {
+            n += 1;
+        }
+        let r = rec.finish();
+        // The warm-up's ticks are in neither the calibration nor the histogram.
+        assert_eq!(r.histogram.count(), n + 1 - 10);
+        assert!(r.total_ns >= 5_000_000);
     }
 }

@@ -3,7 +3,7 @@
 //! histogram of collector-caused waits when the peer keeps one.
 //!
 //! ```text
-//! latency --peer box [--size tiny|ci|report] [--live-mib N] [--seconds S] [--pause-factor F]
+//! latency --peer box [--size tiny|ci|report] [--live-mib N] [--seconds S] [--warmup-secs S] [--pause-factor F]
 //! ```
 //!
 //! Definitions of gap, pause and MMU: `benches::stats::GapRecord`. The workload:
@@ -18,7 +18,7 @@ use benches::stats::{GapRecorder, Histogram};
 use benches::workloads::{Size, latency};
 
 const USAGE: &str = "usage: latency --peer PEER [--size tiny|ci|report] [--live-mib N] \
-[--seconds S] [--pause-factor F]";
+[--seconds S] [--warmup-secs S] [--pause-factor F]";
 
 fn main() -> ExitCode {
     match run() {
@@ -35,6 +35,7 @@ fn run() -> Result<(), String> {
     let mut size = Size::Report;
     let mut live_mib = None;
     let mut seconds = None;
+    let mut warmup = None;
     let mut pause_factor = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -51,6 +52,7 @@ fn run() -> Result<(), String> {
             "--size" => size = Size::parse(v).ok_or(format!("unknown size {v}"))?,
             "--live-mib" => live_mib = Some(num(v)?),
             "--seconds" => seconds = Some(num(v)?),
+            "--warmup-secs" => warmup = Some(num(v)?),
             "--pause-factor" => pause_factor = Some(num(v)?),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -62,6 +64,9 @@ fn run() -> Result<(), String> {
     }
     if let Some(s) = seconds {
         p.duration = Duration::from_secs_f64(s);
+    }
+    if let Some(s) = warmup {
+        p.warmup = Duration::from_secs_f64(s);
     }
     let mut config = p.recorder_config();
     if let Some(f) = pause_factor {

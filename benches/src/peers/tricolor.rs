@@ -336,7 +336,7 @@ fn latency_run(p: &latency::Params, rec: &mut GapRecorder) -> LatencyOutcome {
         i0 = i1;
     }
 
-    let before = heap.stats();
+    let mut before = None;
     let mut rng = latency::Rng::default();
     loop {
         m.enter(|mc| {
@@ -377,7 +377,12 @@ fn latency_run(p: &latency::Params, rec: &mut GapRecorder) -> LatencyOutcome {
         if rec.tick() {
             break;
         }
+        if before.is_none() && rec.warmed_up() {
+            // During calibration, where one slow iteration does not matter.
+            before = Some(heap.stats());
+        }
     }
+    let before = before.expect("the recorder warms up before it finishes");
     let after = heap.stats();
     let waits = waits_between(&before.mutator_waits, &after.mutator_waits);
     let engine_waits_by_cause = vec![

@@ -37,6 +37,8 @@ pub struct Params {
     pub garbage_per_iter: usize,
     /// How long to measure.
     pub duration: Duration,
+    /// How long the loop runs, unrecorded, before calibration and measurement.
+    pub warmup: Duration,
     /// Calibration iterations before measuring.
     pub calibration_iterations: u64,
 }
@@ -54,6 +56,7 @@ impl Params {
             list_len: 32,
             garbage_per_iter: 16,
             duration,
+            warmup: Duration::ZERO,
             calibration_iterations,
         }
     }
@@ -77,6 +80,7 @@ impl Params {
     pub fn recorder_config(&self) -> RecorderConfig {
         let mut c = RecorderConfig::new(self.duration);
         c.calibration_iterations = self.calibration_iterations;
+        c.warmup = self.warmup;
         c
     }
 }
@@ -92,7 +96,11 @@ impl fmt::Display for Params {
             self.list_len,
             self.garbage_per_iter,
             self.duration
-        )
+        )?;
+        if !self.warmup.is_zero() {
+            write!(f, " after {:?} of warm-up", self.warmup)?;
+        }
+        Ok(())
     }
 }
 
