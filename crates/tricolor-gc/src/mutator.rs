@@ -625,11 +625,12 @@ impl<'m> Scope<'m> {
     /// another is still in step 1 with a container borrow open, mutating an object nobody has
     /// claimed; tracing that object then would read it mid-mutation. Until then the debt waits.
     fn assist(&self, bytes: usize) {
-        self.assist_slice(bytes, ASSIST_SLICE);
+        self.assist_slice(bytes, ASSIST_SLICE, true);
     }
 
-    /// [`Self::assist`] with slices of at most `slice` bytes of scan work.
-    fn assist_slice(&self, bytes: usize, slice: usize) {
+    /// [`Self::assist`] with slices of at most `slice` bytes of scan work; with `credit`
+    /// false, background credit pays nothing (the mutator traces all of its debt).
+    fn assist_slice(&self, bytes: usize, slice: usize, credit: bool) {
         let c = self.collector();
         let work = self.with_local(|l| {
             let owed = (bytes as f64 * c.assist_ratio()) as usize;
@@ -644,7 +645,9 @@ impl<'m> Scope<'m> {
             // credit): a mutator traces only while the markers are behind the pace the assist
             // ratio sets. What it then allocates during a long mark is black; the next goal
             // counts it once, not as live heap to double (`pacer::heap_goal`).
-            l.assist_debt -= c.take_credit(l.assist_debt);
+            if credit {
+                l.assist_debt -= c.take_credit(l.assist_debt);
+            }
             if l.assist_debt < slice / 4 {
                 l.cache.pause_at_next_word(false);
                 return 0;
@@ -699,14 +702,15 @@ impl<'m> Scope<'m> {
     }
 
     /// Runs one mark assist slice of `work` bytes of scan work now (it stops after the first
-    /// object or part that reaches `work`), as if the mutator had allocated enough to owe it
-    /// (for the loom models; not a stable API).
+    /// object or part that reaches `work`), as if the mutator had allocated enough to owe it;
+    /// background credit pays none of it, so the models decide what a mutator traces (for the
+    /// loom models; not a stable API).
     #[doc(hidden)]
     pub fn __assist(&self, work: usize) {
         let work = work.clamp(1, ASSIST_MAX_DEBT);
         self.with_local(|l| l.assist_debt = work);
         if self.with_local(|l| l.blacken) {
-            self.assist_slice(0, work);
+            self.assist_slice(0, work, false);
         }
     }
 
