@@ -40,6 +40,12 @@ latency:
     cargo run --release -p benches --bin latency -- --peer box
     cargo run --release -p benches --bin latency -- --peer tricolor
 
+# The same in a steady state: 45 s of unrecorded warm-up first, by which time tricolor's heap has
+# stopped growing (docs/PERFORMANCE.md, "the latency target in a steady state").
+latency-steady:
+    cargo run --release -p benches --bin latency -- --peer box --warmup-secs 45
+    cargo run --release -p benches --bin latency -- --peer tricolor --warmup-secs 45
+
 # A demo that prints GC statistics.
 demo depth="18":
     cargo run --release -p tricolor --example binary_trees -- {{depth}}
