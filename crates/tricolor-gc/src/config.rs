@@ -21,8 +21,9 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct Config {
     /// Heap growth ratio in percent: the next cycle's heap goal is the heap the last mark
-    /// traced times `1 + gogc/100`, plus what was allocated (black) during that mark. `None` turns the ratio off (only the memory limit, explicit
-    /// requests and stress mode start cycles), like `GOGC=off`. Default `Some(100)`.
+    /// traced times `1 + gogc/100`, plus what was allocated (black) during that mark. `None`
+    /// turns the ratio off (only the memory limit, explicit requests and stress mode start
+    /// cycles), like `GOGC=off`. Default `Some(100)`.
     pub gogc: Option<u32>,
     /// Soft memory limit in bytes: the heap goal is lowered so that the heap stays under it.
     /// `None` means no limit. Allocation beyond the limit still succeeds unless it is made with

@@ -1181,16 +1181,13 @@ mod tests {
             (ASSIST_SLICE / 2..ASSIST_SLICE / 2 + 64).contains(&traced),
             "traced {traced} B for the half the credit did not pay"
         );
-        let traced = scanned();
         // No credit: the whole debt is traced.
+        let before = scanned();
         s.with_local(|l| l.assist_debt = ASSIST_SLICE);
         s.assist(0);
         assert_eq!(debt(), 0);
-        assert!(
-            scanned() - traced >= ASSIST_SLICE,
-            "traced {} B",
-            scanned() - traced
-        );
+        let traced = scanned() - before;
+        assert!(traced >= ASSIST_SLICE, "traced {traced} B");
         drop(s);
         let off = c.publish_phase_for_test(PHASE_OFF);
         assert!(c.try_collect_acks(off));

@@ -11,9 +11,10 @@
 //!   allocation as marked, so a long mark's allocation is doubled into the next goal (on
 //!   binary-trees the cycle that happened to overlap one large tree's build set the peak of
 //!   the run, docs/PERFORMANCE.md). With the runway from traced bytes, a cycle's mark work
-//!   per byte allocated is `100/gogc` of a byte whatever the last mark's timing. A soft memory limit gives a second goal,
-//!   `limit − overhead − headroom` (headroom `max(3 %, 1 MiB)`), floored at the live heap; the
-//!   effective goal is the smaller of the two.
+//!   per byte allocated is `100/gogc` of a byte whatever the last mark's timing.
+//! * A soft memory limit gives a second goal, `limit − overhead − headroom` (headroom
+//!   `max(3 %, 1 MiB)`), floored at the heap the sweep keeps (`marked + black`); the effective
+//!   goal is the smaller of the two.
 //! * **Trigger** = goal − runway, where the runway is how much the mutators allocate while the
 //!   collector does one cycle's worth of marking: `cons_mark × expected_scan_work`, with
 //!   `cons_mark` = bytes allocated during marking per byte scanned, the maximum of the last
